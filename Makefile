@@ -1,0 +1,48 @@
+# Two commands matter: `make e2e` (the template-delivery suite) and `make test` (everything CI checks).
+# Both bootstrap .venv themselves on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# xdist workers for the e2e suite: one per core (override: make e2e XDIST=0)
+XDIST ?= $(shell nproc 2>/dev/null || echo 2)
+REPORTS := reports
+PYTEST_REPORT = --alluredir $(REPORTS)/allure-results --junitxml $(REPORTS)/junit-$(1).xml
+
+.PHONY: setup e2e test lint types contract workflows unit report clean
+
+# The venv is rebuilt when missing, when its interpreter no longer runs, or when pyproject changed.
+$(STAMP): pyproject.toml scripts/ensure-system-deps.sh
+	@scripts/ensure-system-deps.sh
+	@$(BIN)/python -c '' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+e2e: setup
+	@mkdir -p $(REPORTS)
+	$(BIN)/pytest e2e -n $(XDIST) -p no:cacheprovider $(call PYTEST_REPORT,e2e)
+
+unit: setup
+	@mkdir -p $(REPORTS)
+	$(BIN)/pytest tests -n $(XDIST) -p no:cacheprovider $(call PYTEST_REPORT,unit)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: setup
+	$(BIN)/mypy
+
+contract: setup
+	$(BIN)/lint-imports
+
+workflows: setup
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .gitea/workflows/*.yml
+
+test: lint types contract workflows unit e2e
+
+clean:
+	rm -rf $(REPORTS)/allure-results $(REPORTS)/*.xml $(REPORTS)/*.html

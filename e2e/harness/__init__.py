@@ -1,0 +1,1 @@
+"""Small black-box library: targets, platform client, SSM host, manifests, workspace handle."""

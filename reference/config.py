@@ -91,6 +91,13 @@ class StackConfig:
             heartbeat_ttl_s=float(env.get("REFERENCE_HEARTBEAT_TTL_S", "1.5")),
             plugins_root=Path(env.get("REFERENCE_PLUGINS_ROOT") or FIXTURE_PLUGINS),
         )
+        # fixed secrets let a test plant recognisable values and prove none reaches a report
+        if env.get("REFERENCE_ADMIN_TOKEN"):
+            cfg.admin_token = env["REFERENCE_ADMIN_TOKEN"]
+        if env.get("REFERENCE_CP_SECRET"):
+            cfg.cp_secret = env["REFERENCE_CP_SECRET"]
+        if env.get("REFERENCE_ORG_ID"):
+            cfg.org_id = env["REFERENCE_ORG_ID"]
         roots = env.get("REFERENCE_TEMPLATE_ROOTS")
         cfg.template_roots = (
             [Path(p) for p in roots.split(os.pathsep) if p]

@@ -1,0 +1,26 @@
+"""Paths and limits a box and the fleet agree on (stdlib only: imported on both sides)."""
+
+from __future__ import annotations
+
+# Inside the sandbox.
+CONFIGS_DIR = "/configs"
+WORKSPACE_DIR = "/workspace"
+RUN_DIR = "/run/molecule"
+USER_DATA_PATH = RUN_DIR + "/user-data"  # the instance's UserData, as EC2 would serve it
+INSTANCE_PATH = RUN_DIR + "/instance.json"  # instance id, region, endpoint, ip, boot options
+BOOT_LOG_PATH = "/var/log/molecule-boot.log"
+AGENT_LOG_PATH = "/var/log/molecule-agent.log"
+CODE_DIR = "/opt/molecule"  # read-only: holds the `reference/box` package
+SITE_DIR = "/opt/molecule-site"  # read-only: the venv's site-packages (boto3, yaml)
+PYTHON = "/usr/bin/python3"  # Debian's interpreter (the venv's lives under /root, unseen)
+
+# SSM output limits, as on AWS.
+OUTPUT_CAP_CHARS = 24_000
+LIST_OUTPUT_CAP_CHARS = 2_500
+# Bytes kept per stream in the box: enough for OUTPUT_CAP_CHARS of 4-byte UTF-8.
+OUTPUT_CAP_BYTES = OUTPUT_CAP_CHARS * 4
+
+
+def cap_text(raw: bytes, chars: int = OUTPUT_CAP_CHARS) -> str:
+    """Decode captured output and keep the first `chars` characters, like SSM does."""
+    return raw.decode("utf-8", errors="replace")[:chars]

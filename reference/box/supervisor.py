@@ -1,0 +1,200 @@
+"""The box's init: starts the boot step, then runs SSM commands sent by the fleet.
+
+It is the one long-lived process per box that the fleet talks to (JSON lines: commands on
+stdin, events on stdout). Each command runs as `bash -c` in its own session; what it leaves
+running stays alive like on a real box, until the box itself ends. Output is kept only up to the
+SSM cap while the rest is drained and dropped, so a command printing gigabytes costs nothing.
+Stdlib only: this runs under Debian's python3 inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from reference.box import layout
+
+_emit_lock = threading.Lock()
+COMMAND_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "USER": "root",
+    "LANG": "C.UTF-8",
+    "SHELL": "/bin/bash",
+}
+# After a command exits, how long to wait for its pipes to close. A background process that
+# inherited them keeps them open forever, and must not hold the answer back.
+PIPE_GRACE_S = 0.2
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Send one event line to the fleet; a closed pipe means the fleet is gone, so we go too."""
+    line = json.dumps(event, separators=(",", ":")) + "\n"
+    with _emit_lock:
+        try:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError):
+            os._exit(0)
+
+
+class CappedPipe:
+    """Drain a pipe in a thread, keeping at most `cap` bytes."""
+
+    def __init__(self, fd: int, cap: int = layout.OUTPUT_CAP_BYTES) -> None:
+        self.fd = fd
+        self.cap = cap
+        self.kept = bytearray()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    break
+                with self.lock:
+                    room = self.cap - len(self.kept)
+                    if room > 0:
+                        self.kept += chunk[:room]
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
+
+    def text(self) -> str:
+        with self.lock:
+            return layout.cap_text(bytes(self.kept))
+
+
+def run_command(msg: dict[str, Any]) -> None:
+    """Run one SSM command: ack (Pending), start (InProgress), then report the outcome."""
+    cmd_id = msg["id"]
+    time.sleep(float(msg.get("ack_delay", 0)))
+    emit({"ev": "ack", "id": cmd_id})
+    time.sleep(float(msg.get("start_delay", 0)))
+    cwd = msg.get("cwd") or "/"
+    started = time.time()
+    emit({"ev": "started", "id": cmd_id, "t": started})
+    if not os.path.isdir(cwd):
+        emit(
+            {
+                "ev": "done",
+                "id": cmd_id,
+                "code": 1,
+                "timed_out": False,
+                "stdout": "",
+                "stderr": f"workingDirectory {cwd!r} does not exist on the box\n",
+                "t_start": started,
+                "t_end": time.time(),
+            }
+        )
+        return
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            ["/bin/bash", "-c", msg["script"]],
+            cwd=cwd,
+            env=COMMAND_ENV,
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        os.close(out_r)
+        os.close(err_r)
+        emit(
+            {
+                "ev": "done",
+                "id": cmd_id,
+                "code": 1,
+                "timed_out": False,
+                "stdout": "",
+                "stderr": f"could not start the command: {exc}\n",
+                "t_start": started,
+                "t_end": time.time(),
+            }
+        )
+        return
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    stdout, stderr = CappedPipe(out_r), CappedPipe(err_r)
+    timed_out = False
+    try:
+        code = proc.wait(timeout=float(msg.get("timeout", 3600)))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        code = -1
+    ended = time.time()
+    stdout.thread.join(PIPE_GRACE_S)
+    stderr.thread.join(max(0.0, PIPE_GRACE_S - (time.time() - ended)))
+    emit(
+        {
+            "ev": "done",
+            "id": cmd_id,
+            "code": code,
+            "timed_out": timed_out,
+            "stdout": stdout.text(),
+            "stderr": stderr.text(),
+            "t_start": started,
+            "t_end": ended,
+        }
+    )
+
+
+def start_boot() -> subprocess.Popen[bytes]:
+    """Start the boot step; it execs the agent when it succeeds."""
+    os.makedirs(os.path.dirname(layout.BOOT_LOG_PATH), exist_ok=True)
+    env = dict(COMMAND_ENV)
+    env["PYTHONPATH"] = f"{layout.CODE_DIR}:{layout.SITE_DIR}"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    with open(layout.BOOT_LOG_PATH, "ab") as log:
+        return subprocess.Popen(
+            [layout.PYTHON, "-m", "reference.box.boot"],
+            env=env,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def watch_boot(proc: subprocess.Popen[bytes]) -> None:
+    """Reap the boot/agent process and tell the fleet how it ended."""
+    emit({"ev": "agent-exit", "code": proc.wait()})
+
+
+def main() -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    emit({"ev": "ready", "pid": os.getpid(), "t": time.time()})
+    if "--no-boot" not in sys.argv:
+        threading.Thread(target=watch_boot, args=(start_boot(),), daemon=True).start()
+    for line in sys.stdin:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            emit({"ev": "error", "error": f"bad message {line[:200]!r}"})
+            continue
+        if msg.get("op") == "run":
+            threading.Thread(target=run_command, args=(msg,), daemon=True).start()
+    # stdin closed: the fleet let go of this box. Ending here ends the whole sandbox.
+
+
+if __name__ == "__main__":
+    main()

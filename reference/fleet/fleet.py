@@ -1,0 +1,297 @@
+"""Keeps one box per running `Role=workspace` instance, and delivers SSM commands to boxes.
+
+The AWS middleware pokes the fleet after every EC2 call that can change instances or volumes, so
+a launch is seen within milliseconds; a slow periodic reconcile is only a safety net.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reference.aws.faults import SsmDelays
+from reference.aws.ssm_state import Command, SsmState
+from reference.fleet import ec2_view
+from reference.fleet.box import BoxProcess, Spawner
+from reference.fleet.sandbox import BoxDirs, bwrap_argv, supervisor_command, venv_site_packages
+
+log = logging.getLogger(__name__)
+
+DATA_DEVICE = "/dev/sdf"
+DEAD_STATES = frozenset({"shutting-down", "terminated"})
+
+
+@dataclass
+class FleetSettings:
+    region: str
+    state_dir: Path
+    volumes_dir: Path
+    aws_endpoint_url: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    heartbeat_s: float
+    boot_delay_s: float = 0.0
+    volume_grace_s: float = 3.0  # how long a launched instance may wait for its data volume
+    reconcile_every_s: float = 0.5
+
+
+@dataclass
+class Box:
+    instance_id: str
+    process: BoxProcess
+    dirs: BoxDirs
+    volume_id: str | None
+    private_ip: str
+    online: bool = False
+    ended: bool = False
+    agent_exit: int | None = None
+
+
+class Fleet:
+    """The set of live boxes, reconciled against moto's EC2 state."""
+
+    def __init__(self, settings: FleetSettings, ssm: SsmState, delays: SsmDelays) -> None:
+        self.settings = settings
+        self.ssm = ssm
+        self.delays = delays
+        self.boxes: dict[str, Box] = {}
+        self._first_seen: dict[str, float] = {}
+        self._seen_volumes: set[str] = set()
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._site = venv_site_packages()
+        self._spawner: Spawner | None = None
+        self._thread: threading.Thread | None = None
+        ssm.dispatcher = self
+
+    @property
+    def instances_dir(self) -> Path:
+        return self.settings.state_dir / "instances"
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self._spawner = Spawner()
+        self._thread = threading.Thread(target=self._loop, name="fleet", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Something in EC2 changed: reconcile now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Kill every box and reap it; nothing the fleet started outlives this call."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self._lock:
+            boxes = list(self.boxes.values())
+            self.boxes.clear()
+        for box in boxes:
+            box.process.kill()
+            self.ssm.instance_lost(box.instance_id)
+        if self._spawner is not None:
+            self._spawner.stop()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.settings.reconcile_every_s)
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                self.reconcile()
+            except Exception:
+                log.exception("fleet reconcile failed; retrying on the next tick")
+
+    # --- reconcile ---
+
+    def reconcile(self) -> None:
+        with self._lock:
+            views = ec2_view.workspace_instances(self.settings.region)
+            by_id = {v.instance_id: v for v in views}
+            for iid, box in list(self.boxes.items()):
+                view = by_id.get(iid)
+                if view is None or view.state != "running":
+                    self._end_box(box, wipe_root=view is None or view.state in DEAD_STATES)
+            waiting = False
+            for view in views:
+                if view.state != "running" or view.instance_id in self.boxes:
+                    continue
+                waiting |= not self._try_start(view)
+            self._forget_deleted_volumes()
+            for box in self.boxes.values():
+                if box.online and not box.ended:
+                    self.ssm.ping(box.instance_id)
+        if waiting:
+            # An instance waits for its volume: look again soon, not in reconcile_every_s.
+            threading.Timer(0.05, self._wake.set).start()
+
+    def _try_start(self, view: ec2_view.InstanceView) -> bool:
+        """Start the instance's box, unless its data volume may still be on its way."""
+        iid = view.instance_id
+        first_seen = self._first_seen.setdefault(iid, time.monotonic())
+        waited = time.monotonic() - first_seen
+        wanted = view.tags.get("DataVolumeId")
+        attached = wanted if wanted in view.volumes.values() else view.volumes.get(DATA_DEVICE)
+        volume_error = ""
+        if wanted and attached != wanted:
+            if not ec2_view.volume_exists(self.settings.region, wanted):
+                volume_error = f"data volume {wanted} does not exist"
+            elif waited < self.settings.volume_grace_s:
+                return False
+            else:
+                volume_error = (
+                    f"data volume {wanted} is not attached to {iid} "
+                    f"after {self.settings.volume_grace_s:.1f}s"
+                )
+            attached = None
+        elif attached is None:
+            if waited < self.settings.volume_grace_s:
+                return False
+            volume_error = f"no data volume attached to {iid} at {DATA_DEVICE}"
+        if attached is not None:
+            holder = self._volume_holder(attached)
+            if holder is not None:
+                if waited < self.settings.volume_grace_s:
+                    return False
+                volume_error = f"data volume {attached} is still in use by {holder}"
+                attached = None
+        self._start_box(view, attached, volume_error)
+        return True
+
+    def _volume_holder(self, volume_id: str) -> str | None:
+        for box in self.boxes.values():
+            if box.volume_id == volume_id and not box.ended:
+                return box.instance_id
+        return None
+
+    def _start_box(self, view: ec2_view.InstanceView, volume_id: str | None, error: str) -> None:
+        iid = view.instance_id
+        base = self.instances_dir / iid
+        dirs = BoxDirs(
+            root=base / "root",
+            volume=self.settings.volumes_dir / volume_id if volume_id else None,
+            run=base / "run",
+        )
+        dirs.prepare()
+        if volume_id:
+            self._seen_volumes.add(volume_id)
+        (dirs.run / "user-data").write_bytes(view.user_data)
+        (dirs.run / "instance.json").write_text(
+            json.dumps(
+                {
+                    "instance_id": iid,
+                    "region": self.settings.region,
+                    "private_ip": view.private_ip,
+                    "volume_id": volume_id,
+                    "volume_error": error,
+                    "aws_endpoint_url": self.settings.aws_endpoint_url,
+                    "aws_access_key_id": self.settings.aws_access_key_id,
+                    "aws_secret_access_key": self.settings.aws_secret_access_key,
+                    "heartbeat_s": self.settings.heartbeat_s,
+                    "boot_delay_s": self.settings.boot_delay_s,
+                }
+            )
+        )
+        process = BoxProcess(
+            iid, bwrap_argv(dirs, supervisor_command(), self._site), base / "box.log"
+        )
+        box = Box(iid, process, dirs, volume_id, view.private_ip)
+        self.boxes[iid] = box
+        assert self._spawner is not None
+        try:
+            process.start(self._spawner, self._on_event)
+        except Exception:
+            log.exception("box %s: sandbox failed to start", iid)
+            box.ended = True
+
+    def _end_box(self, box: Box, wipe_root: bool) -> None:
+        box.process.kill()
+        box.ended = True
+        self.ssm.instance_lost(box.instance_id)
+        del self.boxes[box.instance_id]
+        self._first_seen.pop(box.instance_id, None)
+        if wipe_root:
+            shutil.rmtree(box.dirs.root, ignore_errors=True)
+            shutil.rmtree(box.dirs.run, ignore_errors=True)
+
+    def _forget_deleted_volumes(self) -> None:
+        """A volume deleted through EC2 takes its directory with it."""
+        if not self._seen_volumes:
+            return
+        existing = ec2_view.existing_volume_ids(self.settings.region)
+        for volume_id in list(self._seen_volumes - existing):
+            if self._volume_holder(volume_id) is None:
+                shutil.rmtree(self.settings.volumes_dir / volume_id, ignore_errors=True)
+                self._seen_volumes.discard(volume_id)
+
+    # --- box events (reader threads) ---
+
+    def _on_event(self, instance_id: str, event: dict[str, Any]) -> None:
+        kind = event.get("ev")
+        box = self.boxes.get(instance_id)
+        if kind == "ack":
+            self.ssm.picked_up(event["id"], instance_id)
+        elif kind == "started":
+            self.ssm.started(event["id"], instance_id, float(event["t"]))
+        elif kind == "done":
+            self.ssm.finished(
+                event["id"],
+                instance_id,
+                int(event["code"]),
+                bool(event["timed_out"]),
+                str(event["stdout"]),
+                str(event["stderr"]),
+                float(event["t_start"]),
+                float(event["t_end"]),
+            )
+        elif kind == "ready":
+            if box is not None:
+                box.online = True
+                self.ssm.instance_online(instance_id, box.private_ip)
+        elif kind == "agent-exit":
+            if box is not None:
+                box.agent_exit = int(event["code"])
+            log.info("box %s: boot/agent exited with %s", instance_id, event["code"])
+        elif kind == "ended":
+            if box is not None:
+                box.ended = True
+            self.ssm.instance_lost(instance_id)
+        elif kind == "error":
+            log.warning("box %s: %s", instance_id, event.get("error"))
+
+    # --- SSM dispatcher ---
+
+    def dispatch(self, command: Command, instance_id: str) -> bool:
+        box = self.boxes.get(instance_id)
+        if box is None or box.ended or not box.online:
+            return False
+        script = "\n".join(command.commands) + "\n"
+        return box.process.send(
+            {
+                "op": "run",
+                "id": command.command_id,
+                "script": script,
+                "cwd": command.working_directory,
+                "timeout": command.execution_timeout_s,
+                "ack_delay": self.delays.hidden_s,
+                "start_delay": self.delays.pending_s,
+            }
+        )
+
+    def live_box_pids(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                iid: box.process.pid
+                for iid, box in self.boxes.items()
+                if not box.ended and box.process.pid is not None
+            }

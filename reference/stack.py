@@ -1,0 +1,165 @@
+"""The whole reference stack in one process: AWS endpoint, fleet, and (when present) platform.
+
+Sockets are bound first so every part knows every URL before it is built. `stop()` ends the
+platform, the fleet (killing and reaping every box) and the endpoint, in that order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+from reference.aws.faults import Throttle, ssm_delays
+from reference.aws.server import AwsEndpoint, AwsMiddleware, build_moto_app, warm
+from reference.aws.ssm_state import SsmState
+from reference.aws.ssm_wire import SsmWire
+from reference.config import StackConfig
+from reference.fleet.fleet import Fleet, FleetSettings
+
+log = logging.getLogger(__name__)
+
+SLOW_BOOT_S = 1.0
+
+
+def reset_moto() -> None:
+    """moto keeps its backends in module globals: start every stack from an empty account."""
+    from moto.core.base_backend import BackendDict  # noqa: F401  (import warms moto.core)
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+class PlatformServer:
+    """uvicorn serving the platform app from a thread, on a socket bound beforehand."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, app: Any) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self.sock]}, name="platform", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        tick = threading.Event()
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the platform server did not start (see its log above)")
+            tick.wait(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.sock.close()
+
+
+def _load_platform() -> Any:
+    """`reference.platform.app.build_app`, or None while that part does not exist yet."""
+    try:
+        module = importlib.import_module("reference.platform.app")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("reference.platform", "reference.platform.app"):
+            return None
+        raise
+    return module.build_app
+
+
+def _bind_loopback() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+class Stack:
+    """Start with `start()`, end with `stop()`; URLs are in `config` once started."""
+
+    def __init__(self, config: StackConfig, with_platform: bool = True) -> None:
+        self.config = config
+        self.with_platform = with_platform
+        self.ssm_state = SsmState()
+        self.throttle = Throttle("aws-throttle" in config.faults)
+        self.fleet: Fleet | None = None
+        self.endpoint: AwsEndpoint | None = None
+        self.platform: PlatformServer | None = None
+
+    def start(self) -> Stack:
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        cfg.volumes_dir.mkdir(parents=True, exist_ok=True)
+        reset_moto()
+        moto_app = build_moto_app()
+        warm(moto_app, cfg.region)
+        middleware = AwsMiddleware(moto_app, SsmWire(self.ssm_state), self.throttle)
+        self.endpoint = AwsEndpoint(middleware)
+        cfg.aws_endpoint_url = self.endpoint.url
+        build_app = _load_platform() if self.with_platform else None
+        platform_sock = _bind_loopback() if build_app is not None else None
+        if platform_sock is not None:
+            host, port = platform_sock.getsockname()[:2]
+            cfg.platform_url = f"http://{host}:{port}"
+        self.fleet = Fleet(
+            FleetSettings(
+                region=cfg.region,
+                state_dir=cfg.state_dir,
+                volumes_dir=cfg.volumes_dir,
+                aws_endpoint_url=cfg.aws_endpoint_url,
+                aws_access_key_id=cfg.aws_access_key_id,
+                aws_secret_access_key=cfg.aws_secret_access_key,
+                heartbeat_s=cfg.heartbeat_s,
+                boot_delay_s=SLOW_BOOT_S if "slow-boot" in cfg.faults else 0.0,
+            ),
+            self.ssm_state,
+            ssm_delays(cfg.faults),
+        )
+        middleware.on_ec2_change = self.fleet.poke
+        self.fleet.start()
+        self.endpoint.start()
+        if build_app is not None and platform_sock is not None:
+            self.platform = PlatformServer(platform_sock)
+            self.platform.start(build_app(cfg))
+        return self
+
+    def stop(self) -> None:
+        if self.platform is not None:
+            try:
+                self.platform.stop()
+            except Exception:
+                log.exception("platform did not stop cleanly")
+        if self.fleet is not None:
+            self.fleet.stop()
+        if self.endpoint is not None:
+            self.endpoint.stop()
+        reset_moto()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def describe(self) -> dict[str, str]:
+        cfg = self.config
+        return {
+            "platform_url": cfg.platform_url,
+            "aws_endpoint_url": cfg.aws_endpoint_url,
+            "admin_token": cfg.admin_token,
+            "org_id": cfg.org_id,
+            "region": cfg.region,
+            "aws_access_key_id": cfg.aws_access_key_id,
+            "aws_secret_access_key": cfg.aws_secret_access_key,
+            "state_dir": str(cfg.state_dir),
+        }

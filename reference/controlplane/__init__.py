@@ -1,0 +1,1 @@
+"""Reference control plane: resolves and collects template files, stages them, launches boxes."""

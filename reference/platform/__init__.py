@@ -1,0 +1,1 @@
+"""Reference workspace platform: the API the harness drives (DESIGN §3)."""

@@ -1,0 +1,59 @@
+"""The platform's HTTP client for the control plane (a real hop, so a staging split is a URL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class CpError(Exception):
+    """The CP refused or failed; `message` is its `{"error"}` text."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"control plane answered {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class CpClient:
+    def __init__(self, base_url: str, secret: str, timeout_s: float = 60.0) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            answer = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise CpError(502, f"control plane unreachable: {exc!r}") from exc
+        try:
+            body = answer.json()
+        except ValueError:
+            body = {"error": answer.text[:500]}
+        if answer.status_code >= 300:
+            message = body.get("error") if isinstance(body, dict) else None
+            raise CpError(answer.status_code, str(message or body))
+        return dict(body)
+
+    def provision(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/workspaces/provision", json=request)
+
+    def stop(self, workspace_id: str, instance_id: str) -> dict[str, Any]:
+        return self._call(
+            "DELETE", f"/workspaces/{workspace_id}", params={"instance_id": instance_id}
+        )
+
+    def purge(self, workspace_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/workspaces/{workspace_id}", params={"purge": "true"})
+
+    def status(self, workspace_id: str, instance_id: str) -> dict[str, Any]:
+        return self._call(
+            "GET", f"/workspaces/{workspace_id}/status", params={"instance_id": instance_id}
+        )

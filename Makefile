@@ -39,8 +39,14 @@ types: setup
 contract: setup
 	$(BIN)/lint-imports
 
+# Offline: the vendored GitHub-workflow schema (shape), then scripts/check-workflows.py (meaning).
 workflows: setup
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .gitea/workflows/*.yml
+	$(BIN)/python scripts/check-workflows.py .gitea/workflows/*.yml
+
+# One self-contained HTML file from reports/allure-results (Allure 3 on Node; installs itself).
+report:
+	scripts/report.sh $(REPORTS)/allure-results $(REPORTS)/template-delivery-e2e.html
 
 test: lint types contract workflows unit e2e
 

@@ -1,0 +1,191 @@
+"""Fixtures of the e2e suite: settings, the target (embedded stack per xdist worker), cleanup,
+own stacks for reference-only tests, the global deadline, and the end-of-session summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from e2e.harness.cleanup import Cleanup
+from e2e.harness.gate import GateContext
+from e2e.harness.session import StackHandle, connect, start_embedded
+from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
+from e2e.harness.workspace import WorkspaceStats
+
+log = logging.getLogger("e2e")
+SUMMARY_KEY = "e2e_workspaces"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("e2e", "template-delivery e2e (each also settable by env)")
+    group.addoption(
+        "--e2e-target", dest="e2e_target", help="embedded|external|staging (E2E_TARGET)"
+    )
+    group.addoption("--e2e-run-id", dest="e2e_run_id", help="run id in every name (E2E_RUN_ID)")
+    group.addoption("--e2e-profile", dest="e2e_profile", help="fast|staging (E2E_PROFILE)")
+    group.addoption("--e2e-restarts", dest="e2e_restarts", type=int, help="E2E_RESTARTS")
+    group.addoption(
+        "--e2e-keep", dest="e2e_keep", action="store_true", default=None, help="E2E_KEEP=1"
+    )
+
+
+def _options(config: pytest.Config) -> dict[str, object]:
+    return {
+        "target": config.getoption("e2e_target"),
+        "run_id": config.getoption("e2e_run_id"),
+        "profile": config.getoption("e2e_profile"),
+        "restarts": config.getoption("e2e_restarts"),
+        "keep": config.getoption("e2e_keep"),
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One run id for the controller and all xdist workers (they inherit the environment).
+    if not (
+        os.environ.get("E2E_RUN_ID")
+        or config.getoption("e2e_run_id")
+        or os.environ.get("PYTEST_XDIST_WORKER")
+    ):
+        os.environ["E2E_RUN_ID"] = new_run_id()
+    # SIGTERM (CI cancel) behaves like Ctrl-C, so fixture finalizers still clean up.
+    if hasattr(signal, "SIGTERM"):
+
+        def _term(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        signal.signal(signal.SIGTERM, _term)
+
+
+@pytest.fixture(scope="session")
+def settings(pytestconfig: pytest.Config):
+    try:
+        return load_run_settings(options=_options(pytestconfig))
+    except SettingsError as exc:
+        pytest.exit(f"e2e settings: {exc}", returncode=4)
+
+
+@pytest.fixture(scope="session")
+def stack(settings) -> Iterator[StackHandle]:
+    """The session's target. Embedded: this worker's own stack, leak-checked at the end."""
+    handle = connect(settings)
+    try:
+        yield handle
+        if settings.target == "embedded" and not settings.keep:
+            leaks = handle.check_leaks()
+            if leaks:
+                pytest.fail(
+                    "leak check: left behind after cleanup:\n  " + "\n  ".join(leaks),
+                    pytrace=False,
+                )
+    finally:
+        handle.close()
+
+
+@pytest.fixture
+def cleanup(settings, request: pytest.FixtureRequest) -> Iterator[Cleanup]:
+    registry = Cleanup(keep=settings.keep)
+    yield registry
+    registry.run()
+
+
+def _summarize(request: pytest.FixtureRequest, stats: list[WorkspaceStats]) -> None:
+    if stats:
+        rows = [vars(s) for s in stats]
+        request.node.user_properties.append((SUMMARY_KEY, json.dumps(rows)))
+
+
+@pytest.fixture
+def gate_ctx(stack: StackHandle, settings, cleanup: Cleanup, request: pytest.FixtureRequest):
+    ctx = GateContext(stack.platform, stack.aws, settings, cleanup)
+    yield ctx
+    _summarize(request, ctx.stats)
+
+
+OwnStack = Callable[[Mapping[str, str]], GateContext]
+
+
+@pytest.fixture
+def own_stack(settings, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Start a private reference stack with REFERENCE_* switches (reference-only: skips on
+    staging). Returns a GateContext on it; its workspaces are cleaned, then leaks checked,
+    then the stack stopped."""
+    if settings.is_staging:
+        pytest.skip("needs its own reference stack (fault switches / docker backend)")
+    started: list[tuple[StackHandle, GateContext]] = []
+
+    def start(env: Mapping[str, str], label: str = "own-stack") -> GateContext:
+        handle = start_embedded(settings, env, label=label)
+        ctx = GateContext(
+            handle.platform, handle.aws, settings, Cleanup(keep=settings.keep), stack=handle
+        )
+        started.append((handle, ctx))
+        return ctx
+
+    yield start
+    problems: list[str] = []
+    for handle, ctx in reversed(started):
+        try:
+            _summarize(request, ctx.stats)
+            ctx.cleanup.run()
+            if not settings.keep:
+                problems += handle.check_leaks()
+        except Exception as exc:
+            problems.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            handle.close()
+    if problems:
+        pytest.fail("own stack teardown:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _global_deadline(settings) -> None:
+    left = settings.remaining_s()
+    if left is not None and left <= 0:
+        pytest.fail(
+            f"E2E_DEADLINE_S={settings.deadline_s:.0f}s reached: not starting this test "
+            "(teardown time is reserved)",
+            pytrace=False,
+        )
+
+
+# -- summary ------------------------------------------------------------------------------------
+
+_collected: list[dict[str, Any]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "teardown":
+        return
+    for key, value in report.user_properties:
+        if key == SUMMARY_KEY:
+            for row in json.loads(str(value)):
+                row["test"] = report.nodeid.split("::", 1)[-1]
+                row["outcome"] = report.outcome
+                _collected.append(row)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _collected or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    tr = terminalreporter
+    tr.section("template-delivery e2e summary")
+    tr.write_line(f"run id {os.environ.get('E2E_RUN_ID', '?')}")
+    tr.write_line(f"{'workspace':<40} {'restarts':>8} {'verifs':>6} {'files':>6}  timings (s)")
+    for row in sorted(_collected, key=lambda r: r["name"]):
+        timings = ", ".join(f"{k} {v:.2f}" for k, v in sorted(row["timings"].items()))
+        tr.write_line(
+            f"{row['name'][:40]:<40} {row['restarts_verified']:>8} {row['verifications']:>6} "
+            f"{row['files_checked']:>6}  {timings}"
+        )
+    total_files = sum(r["files_checked"] for r in _collected)
+    total_restarts = sum(r["restarts_verified"] for r in _collected)
+    tr.write_line(
+        f"{len(_collected)} workspaces, {total_restarts} restarts verified, "
+        f"{total_files} file checks"
+    )

@@ -1,0 +1,144 @@
+"""Start the reference stack as a black-box subprocess (`python -m reference serve --json`).
+
+Never imported: the stack announces its endpoints and credentials on its first stdout line.
+The process gets its own session, so a Ctrl-C at the terminal reaches pytest (which cleans up
+its workspaces through the still-running stack) before the stack is stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from e2e.harness.settings import REPO_ROOT, SettingsError, Target
+
+log = logging.getLogger("e2e.embedded")
+
+
+class StackStartError(RuntimeError):
+    pass
+
+
+class EmbeddedStack:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        start_timeout_s: float = 60.0,
+        stop_timeout_s: float = 15.0,
+        log_dir: Path | None = None,
+        label: str = "stack",
+    ) -> None:
+        self.extra_env = dict(env or {})
+        self.start_timeout_s = start_timeout_s
+        self.stop_timeout_s = stop_timeout_s
+        self.label = label
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="e2e-stack-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] = {}
+        self.target: Target | None = None
+        self.start_s = 0.0
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.log_dir / f"{self.label}.stderr.log"
+
+    def start(self) -> Target:
+        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        for name in ("REFERENCE_FAULTS", "REFERENCE_BACKEND"):
+            if name not in self.extra_env:
+                env.pop(name, None)  # a stack gets only the switches its test asked for
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with open(self.stderr_path, "wb") as stderr:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "reference", "serve", "--json"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        assert self.proc.stdout is not None
+        line = self._first_line(self.proc.stdout)
+        try:
+            self.info = json.loads(line)
+            self.target = Target.from_stack_line(self.info)
+        except (ValueError, SettingsError) as exc:
+            self.stop()
+            raise StackStartError(
+                f"stack announced {line[:300]!r}: {exc}\n{self._tail()}"
+            ) from None
+        threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
+        self.start_s = time.monotonic() - started
+        log.info(
+            "%s up in %.2fs: %r (logs %s)", self.label, self.start_s, self.target, self.log_dir
+        )
+        return self.target
+
+    def _first_line(self, stdout: IO[bytes]) -> str:
+        """Read one line with a deadline (a reader thread; the pipe has no timeout)."""
+        box: list[bytes] = []
+        reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.start_timeout_s)
+        assert self.proc is not None
+        if not box or not box[0].strip():
+            code = self.proc.poll()
+            self.stop()
+            why = (
+                f"exited with code {code}"
+                if code is not None
+                else (f"said nothing within {self.start_timeout_s:.0f}s")
+            )
+            raise StackStartError(f"{self.label} {why}\n{self._tail()}")
+        return box[0].decode("utf-8", "replace").strip()
+
+    def _drain(self, stdout: IO[bytes]) -> None:
+        with open(self.log_dir / f"{self.label}.stdout.log", "ab") as sink:
+            for chunk in iter(lambda: stdout.readline(), b""):
+                sink.write(chunk)
+
+    def _tail(self, limit: int = 3000) -> str:
+        try:
+            text = self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return "(no stderr log)"
+        return f"--- {self.stderr_path} (tail) ---\n{text[-limit:]}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM, bounded wait; then SIGKILL to the stack's own process group."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(self.stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning(
+                "%s ignored SIGTERM for %.0fs; killing its group", self.label, self.stop_timeout_s
+            )
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the session we created for it
+            proc.wait(self.stop_timeout_s)
+
+    def __enter__(self) -> Target:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,217 @@
+"""The template-delivery gate as one reusable function, so the gate test and the proofs that it
+fails on product faults run exactly the same steps.
+
+import template (run-unique) → create workspace → online and settled → verify first provision →
+seed user/agent files → snapshot → install plugin (auto-restart) → verify → manual restart →
+verify → N more restarts, each verified. Each verification is bracketed (verify.verify_box), so
+the plugin-reconcile restart may fire early, late or never without changing the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e2e.harness import report
+from e2e.harness.aws import AwsClients
+from e2e.harness.cleanup import Cleanup
+from e2e.harness.files import write_files
+from e2e.harness.manifest import Manifest, ManifestError, manifest_of_dir, read_manifest
+from e2e.harness.names import unique_name
+from e2e.harness.platform import PlatformClient
+from e2e.harness.settings import PLUGINS_FIXTURE, TEMPLATE_FIXTURE, RunSettings
+from e2e.harness.ssm import SsmError
+from e2e.harness.verify import (
+    CONFIGS,
+    WORKSPACE,
+    Expected,
+    TemplateFixture,
+    Verification,
+    VerificationFailed,
+    read_box,
+    verify_box,
+)
+from e2e.harness.workspace import Workspace, WorkspaceStats
+
+log = logging.getLogger("e2e.gate")
+
+
+@dataclass
+class GateContext:
+    """What a gate run needs: clients for one target, the run's settings, its cleanup."""
+
+    platform: PlatformClient
+    aws: AwsClients
+    settings: RunSettings
+    cleanup: Cleanup
+    template_dir: Path = TEMPLATE_FIXTURE
+    stats: list[WorkspaceStats] = field(default_factory=list)
+    stack: Any = None  # the StackHandle when the test started its own stack
+
+    def name(self, purpose: str) -> str:
+        return unique_name(self.settings.run_id, self.settings.worker_id, purpose)
+
+
+@dataclass
+class GateResult:
+    workspace: Workspace
+    verifications: list[Verification] = field(default_factory=list)
+
+
+def import_template(ctx: GateContext, fixture: TemplateFixture) -> str:
+    """Import the fixture under a run-unique name (templates have no DELETE: names say whose)."""
+    name = ctx.name("seo-agent")
+    with report.step(f"import template {name}"):
+        ctx.platform.import_template(name, fixture.import_payload())
+    return name
+
+
+def plugin_expectation(settings: RunSettings) -> Manifest | None:
+    """Byte-exact plugin check when the source is a local fixture we hold; else presence."""
+    if settings.is_staging or not settings.plugin_source.startswith("local://"):
+        return None
+    directory = PLUGINS_FIXTURE / settings.plugin_name
+    return manifest_of_dir(directory) if directory.is_dir() else None
+
+
+def user_files(run_tag: str) -> dict[str, bytes]:
+    """Run-unique user/agent files: nested, non-ASCII, a space, one above the SSM page size."""
+    token = secrets.token_hex(8)
+    big = "".join(f"{run_tag} line {n:05d} {token}\n" for n in range(900)).encode()
+    settings = {"run": run_tag, "token": token, "permissions": {"allow": ["Bash(ls:*)"]}}
+    return {
+        f"{CONFIGS}/CLAUDE.md": f"# My own CLAUDE.md ({run_tag})\n\nBe brief. {token}\n".encode(),
+        f"{CONFIGS}/MEMORY.md": f"# Memory\n- British spelling ({run_tag} {token})\n".encode(),
+        f"{CONFIGS}/.claude/settings.local.json": (json.dumps(settings) + "\n").encode(),
+        f"{WORKSPACE}/README.md": f"Workspace of {run_tag}: café ☕ {token}\n".encode(),
+        f"{WORKSPACE}/notes/meeting notes.md": f"- ship the audit ({token})\n".encode(),
+        f"{WORKSPACE}/src/audit/report.py": f"print('report for {run_tag}')  # {token}\n".encode(),
+        f"{WORKSPACE}/data/crawl.log": big,
+    }
+
+
+def _split_roots(files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
+    by_root: dict[str, dict[str, bytes]] = {}
+    for path, data in files.items():
+        root = CONFIGS if path.startswith(CONFIGS + "/") else WORKSPACE
+        by_root.setdefault(root, {})[path[len(root) + 1 :]] = data
+    return by_root
+
+
+def seed_and_snapshot(
+    ws: Workspace, expected: Expected, files: dict[str, bytes], *, attempts: int = 3
+) -> None:
+    """Write the user files, then read them back from a box bracketed by one identity.
+
+    A restart racing the writes (the reconcile restart may fire any time) is harmless: the
+    writes are idempotent and land on the persistent volume; we simply write again to the new
+    box and only accept a read-back that one unchanged box produced.
+    """
+    with report.step(f"seed {len(files)} user/agent files over SSM"):
+        for attempt in range(1, attempts + 1):
+            before = ws.wait_stable("stable box to seed")
+            host = ws.host(before.instance_id)
+            try:
+                for root, rel_files in _split_roots(files).items():
+                    write_files(host, root, rel_files)
+                reading = read_box(ws, before)
+            except (SsmError, ManifestError) as exc:
+                if ws.observe().identity == before:
+                    raise
+                log.info("%s: box changed while seeding (%s); again", ws.name, exc)
+                continue
+            if (
+                ws.observe().identity != before
+                or not ws.last_observation
+                or not ws.last_observation.stable
+            ):
+                log.info("%s: box changed while seeding (attempt %d); again", ws.name, attempt)
+                continue
+            snapshot = reading.user_part()
+            wrong = [
+                p
+                for p, data in files.items()
+                if p not in snapshot or snapshot.entries[p].sha256 != _sha(data)
+            ]
+            if wrong:
+                raise AssertionError(
+                    f"{ws.name}: seeded files did not read back identically on {before}: {wrong}"
+                )
+            expected.user = snapshot
+            expected.user_contents = dict(files)
+            report.attach_text("user/agent snapshot", snapshot.render())
+            return
+        raise AssertionError(f"{ws.name}: the box kept changing while seeding ({attempts} tries)")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify(ws: Workspace, expected: Expected, label: str, result: GateResult) -> Verification:
+    with report.step(f"verify DESIGN §4 {label}"):
+        verification = verify_box(ws, expected, label)
+    result.verifications.append(verification)
+    if expected.user is not None:
+        expected.user = verification.reading.user_part()  # "before the next restart"
+    return verification
+
+
+def provision(ctx: GateContext, purpose: str = "gate") -> tuple[Workspace, Expected]:
+    """Import the template, create the workspace, wait until online and settled."""
+    fixture = TemplateFixture.from_dir(ctx.template_dir)
+    template = import_template(ctx, fixture)
+    ws = Workspace.create(
+        ctx.platform, ctx.aws, ctx.settings, ctx.cleanup, ctx.name(purpose), template
+    )
+    ctx.stats.append(ws.stats)
+    started = time.monotonic()
+    ws.wait_stable("online and settled after create", ctx.settings.profile.online_s)
+    ws.stats.time("first online", time.monotonic() - started)
+    return ws, Expected(template=fixture)
+
+
+def run_gate(ctx: GateContext, restarts: int | None = None, *, purpose: str = "gate") -> GateResult:
+    """The whole gate. Raises VerificationFailed (or a wait's error) naming what broke."""
+    restarts = ctx.settings.restarts if restarts is None else restarts
+    started = time.monotonic()
+    ws, expected = provision(ctx, purpose)
+    result = GateResult(ws)
+    try:
+        verify(ws, expected, "after first provision", result)
+        seed_and_snapshot(
+            ws, expected, user_files(f"{ctx.settings.run_id}-{ctx.settings.worker_id}")
+        )
+        ws.install_plugin(ctx.settings.plugin_source)
+        expected.plugins[ctx.settings.plugin_name] = plugin_expectation(ctx.settings)
+        verify(ws, expected, "after plugin install", result)
+        ws.stats.restarts_verified += 1
+        for n in range(restarts + 1):
+            ws.restart()
+            verify(ws, expected, f"after manual restart {n + 1}", result)
+            ws.stats.restarts_verified += 1
+    finally:
+        ws.stats.time("gate", time.monotonic() - started)
+        try:
+            report.attach_timeline(f"event timeline {ws.name}", ws.events())
+        except Exception as exc:  # evidence only
+            log.warning("timeline unavailable: %r", exc)
+    return result
+
+
+__all__ = [
+    "GateContext",
+    "GateResult",
+    "VerificationFailed",
+    "provision",
+    "read_manifest",
+    "run_gate",
+    "seed_and_snapshot",
+    "verify",
+]

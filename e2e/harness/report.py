@@ -1,0 +1,89 @@
+"""Report helpers: allure steps and attachments, the event timeline, secret redaction.
+
+Everything that reaches a report goes through `redact` first: admin tokens and AWS secrets must
+never appear in allure results, logs or failure messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import allure
+
+log = logging.getLogger("e2e.report")
+
+_SECRETS: set[str] = set()
+CAP_CHARS = 20_000  # attachments beyond this are cut, saying so
+
+
+def register_secret(*values: str | None) -> None:
+    """Remember values that must be masked wherever they might be reported."""
+    for value in values:
+        if value and len(value) >= 6:
+            _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def cap(text: str, limit: int = CAP_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… [cut: {len(text) - limit} more characters]"
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    """An allure step that also logs, so a plain pytest run tells the same story."""
+    title = redact(title)
+    log.info("step: %s", title)
+    with allure.step(title):
+        yield
+
+
+def attach_text(name: str, text: str) -> None:
+    allure.attach(cap(redact(text)), name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_json(name: str, data: Any) -> None:
+    body = json.dumps(data, indent=2, sort_keys=True, default=str)
+    allure.attach(cap(redact(body)), name=name, attachment_type=allure.attachment_type.JSON)
+
+
+def _event_fields(event: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    payload = event.get("payload") or {}
+    if not isinstance(payload, Mapping):
+        payload = {"payload": payload}
+    details = " ".join(f"{k}={payload[k]}" for k in sorted(payload))
+    return (
+        str(event.get("id", "")),
+        str(event.get("created_at", "")),
+        str(event.get("type")),
+        details,
+    )
+
+
+def timeline(events: Sequence[Mapping[str, Any]], last: int | None = None) -> str:
+    """Events as aligned text lines: id, time, type, payload. `last` keeps only the tail."""
+    rows = [_event_fields(e) for e in events]
+    if last is not None and len(rows) > last:
+        rows = [("…", "", f"({len(rows) - last} earlier events)", ""), *rows[-last:]]
+    if not rows:
+        return "(no events)"
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        for r in rows
+    )
+
+
+def attach_timeline(name: str, events: Iterable[Mapping[str, Any]]) -> None:
+    attach_text(name, timeline(list(events)))

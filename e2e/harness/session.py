@@ -1,0 +1,105 @@
+"""Connect to a target: the clients, and (embedded) the stack's lifetime and leak check.
+
+Used by e2e/conftest.py for the session's stack and by tests that need their own stack
+(fault switches, docker backend) — both go through `StackHandle`, so both get the same
+cleanup order: workspaces first, then the leak check, then the stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from e2e.harness import report
+from e2e.harness.aws import AwsClients, make_clients
+from e2e.harness.embedded import EmbeddedStack
+from e2e.harness.leaks import find_leaks
+from e2e.harness.platform import PlatformClient
+from e2e.harness.settings import REPO_ROOT, RunSettings, Target
+from e2e.harness.waits import WaitTimeout, wait_for
+
+log = logging.getLogger("e2e.session")
+
+
+@dataclass
+class StackHandle:
+    target: Target
+    platform: PlatformClient
+    aws: AwsClients
+    settings: RunSettings
+    stack: EmbeddedStack | None = None  # embedded only
+    leaks: list[str] = field(default_factory=list)
+
+    def client(self, *, token: str | None = "", org: str | None = "") -> PlatformClient:
+        """Another client for the same platform; "" keeps the real value, None omits it."""
+        return PlatformClient(
+            self.target.platform_url,
+            self.target.admin_token if token == "" else token,
+            self.target.org_id if org == "" else org,
+            timeout_s=self.settings.profile.http_timeout_s,
+        )
+
+    def check_leaks(self) -> list[str]:
+        """Wait (bounded) for the account to be clean; return what is still there."""
+        try:
+            wait_for(
+                "no instance, secret or volume left",
+                lambda: find_leaks(self.aws),
+                lambda leaks: not leaks,
+                timeout_s=self.settings.profile.delete_s,
+                poll_s=max(self.settings.profile.poll_s, 0.05),
+                describe=lambda leaks: "; ".join(leaks),
+                log_every_s=self.settings.profile.log_every_s,
+            )
+            self.leaks = []
+        except WaitTimeout as exc:
+            self.leaks = list(exc.last) if isinstance(exc.last, list) else [str(exc)]
+        return self.leaks
+
+    def close(self) -> None:
+        self.platform.close()
+        if self.stack is not None:
+            self.stack.stop()
+
+
+def _clients(target: Target, settings: RunSettings) -> tuple[PlatformClient, AwsClients]:
+    report.register_secret(*target.secrets)
+    platform = PlatformClient(
+        target.platform_url,
+        target.admin_token,
+        target.org_id,
+        timeout_s=settings.profile.http_timeout_s,
+    )
+    return platform, make_clients(target, timeout_s=settings.profile.http_timeout_s)
+
+
+def start_embedded(
+    settings: RunSettings, env: Mapping[str, str] | None = None, label: str = "stack"
+) -> StackHandle:
+    """Start a reference stack subprocess for this worker (REFERENCE_* switches via `env`)."""
+    log_dir = Path(os.environ.get("E2E_LOG_DIR") or REPO_ROOT / "reports" / "stack-logs")
+    stack = EmbeddedStack(
+        env,
+        start_timeout_s=settings.profile.stack_start_s,
+        log_dir=log_dir / f"{settings.run_id}-{settings.worker_id}",
+        label=label,
+    )
+    target = stack.start()
+    try:
+        platform, aws = _clients(target, settings)
+    except BaseException:
+        stack.stop()
+        raise
+    return StackHandle(target, platform, aws, settings, stack)
+
+
+def connect(settings: RunSettings, env: Mapping[str, str] | None = None) -> StackHandle:
+    """The session's target: start the embedded stack, or read external/staging from env."""
+    if settings.target == "embedded":
+        return start_embedded(settings, label="session-stack")
+    target = Target.from_env(settings.target, os.environ if env is None else env)
+    platform, aws = _clients(target, settings)
+    return StackHandle(target, platform, aws, settings)

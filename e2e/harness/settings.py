@@ -1,0 +1,239 @@
+"""Where the harness points and how patient it is, read once from env and pytest options.
+
+Every knob has one name (`E2E_*`), documented in e2e/README.md. Targets differ only in where the
+values come from: `embedded` gets them from the stack it starts, `external` and `staging` from env.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+TARGETS = ("embedded", "external", "staging")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = REPO_ROOT / "fixtures"
+TEMPLATE_FIXTURE = FIXTURES / "templates" / "seo-agent"
+PLUGINS_FIXTURE = FIXTURES / "plugins"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed: raised before anything is created."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Deadlines and poll intervals. `fast` fits the embedded stack, `staging` real EC2 boots."""
+
+    name: str
+    poll_s: float  # platform/EC2 state polls
+    ssm_poll_s: float  # get_command_invocation polls
+    online_s: float  # provisioning → online (first boot)
+    restart_s: float  # trigger → fresh box online
+    offline_s: float  # crash → platform notices
+    ssm_online_s: float  # instance running → SSM PingStatus Online
+    command_s: float  # one SSM command, send → terminal status
+    delete_s: float  # delete → instance gone
+    stack_start_s: float  # embedded stack subprocess → first JSON line
+    http_timeout_s: float
+    log_every_s: float  # waits log at least this often (and on every change)
+
+
+PROFILES: dict[str, Profile] = {
+    "fast": Profile(
+        name="fast",
+        poll_s=0.02,
+        ssm_poll_s=0.01,
+        online_s=30.0,
+        restart_s=30.0,
+        offline_s=30.0,
+        ssm_online_s=20.0,
+        command_s=20.0,
+        delete_s=20.0,
+        stack_start_s=60.0,
+        http_timeout_s=10.0,
+        log_every_s=5.0,
+    ),
+    "staging": Profile(
+        name="staging",
+        poll_s=3.0,
+        ssm_poll_s=1.0,
+        online_s=900.0,
+        restart_s=900.0,
+        offline_s=300.0,
+        ssm_online_s=600.0,
+        command_s=120.0,
+        delete_s=600.0,
+        stack_start_s=60.0,
+        http_timeout_s=30.0,
+        log_every_s=15.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """How to reach one platform + AWS endpoint. Secrets stay out of repr (reports, logs)."""
+
+    kind: str  # embedded | external | staging
+    platform_url: str
+    admin_token: str
+    org_id: str
+    region: str
+    aws_endpoint_url: str | None = None  # None: real AWS (staging)
+    aws_access_key_id: str | None = None  # None: the standard boto3 credential chain
+    aws_secret_access_key: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Target(kind={self.kind!r}, platform_url={self.platform_url!r}, "
+            f"org_id={self.org_id!r}, region={self.region!r}, "
+            f"aws_endpoint_url={self.aws_endpoint_url!r})"
+        )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values a report must never show."""
+        return tuple(s for s in (self.admin_token, self.aws_secret_access_key) if s)
+
+    @classmethod
+    def from_stack_line(cls, info: Mapping[str, object], kind: str = "embedded") -> Target:
+        """Build from the embedded stack's first stdout line (docs/contract.md)."""
+        try:
+            return cls(
+                kind=kind,
+                platform_url=str(info["platform_url"]).rstrip("/"),
+                admin_token=str(info["admin_token"]),
+                org_id=str(info["org_id"]),
+                region=str(info.get("region") or "us-east-1"),
+                aws_endpoint_url=str(info["aws_endpoint_url"]),
+                aws_access_key_id=str(info.get("aws_access_key_id") or "testing"),
+                aws_secret_access_key=str(info.get("aws_secret_access_key") or "testing"),
+            )
+        except KeyError as exc:
+            raise SettingsError(
+                f"stack announcement lacks {exc.args[0]!r}: {sorted(info)}"
+            ) from None
+
+    @classmethod
+    def from_env(cls, kind: str, env: Mapping[str, str]) -> Target:
+        """`external` and `staging`: everything from env; staging keeps boto3's own chain."""
+        need = ["E2E_PLATFORM_URL", "E2E_ADMIN_TOKEN", "E2E_ORG_ID"]
+        if kind == "external":
+            need.append("AWS_ENDPOINT_URL")
+        missing = [name for name in need if not env.get(name)]
+        if missing:
+            raise SettingsError(f"E2E_TARGET={kind} needs {', '.join(missing)} in the environment")
+        region = env.get("E2E_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        return cls(
+            kind=kind,
+            platform_url=env["E2E_PLATFORM_URL"].rstrip("/"),
+            admin_token=env["E2E_ADMIN_TOKEN"],
+            org_id=env["E2E_ORG_ID"],
+            region=region or "us-east-1",
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") if kind == "external" else None,
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") if kind == "external" else None,
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") if kind == "external" else None,
+        )
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything about this run that is not the target's address."""
+
+    target: str = "embedded"
+    run_id: str = ""
+    worker_id: str = "main"
+    keep: bool = False
+    profile: Profile = PROFILES["fast"]
+    restarts: int = 3
+    plugin_source: str = "local://seo-all"
+    instance_tag_key: str = "WorkspaceId"
+    deadline_s: float = 0.0  # 0: no global deadline
+    teardown_reserve_s: float = 20.0
+    started_at: float = 0.0  # time.monotonic() at session start
+
+    @property
+    def is_staging(self) -> bool:
+        return self.target == "staging"
+
+    @property
+    def plugin_name(self) -> str:
+        """`local://seo-all` → `seo-all`; any `scheme://…/name[@ref]` → `name`."""
+        tail = self.plugin_source.rsplit("/", 1)[-1]
+        return tail.split("@", 1)[0] or self.plugin_source
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before the global deadline minus the teardown reserve (None: unbounded)."""
+        if self.deadline_s <= 0:
+            return None
+        used = time.monotonic() - self.started_at
+        return self.deadline_s - self.teardown_reserve_s - used
+
+    def cap(self, seconds: float) -> float:
+        """A wait's deadline, never past the global one (so teardown still has time)."""
+        left = self.remaining_s()
+        return seconds if left is None else max(0.0, min(seconds, left))
+
+
+def new_run_id() -> str:
+    """Short, sortable and unique: UTC minute + random suffix (fits in resource names)."""
+    return time.strftime("%m%d%H%M", time.gmtime()) + secrets.token_hex(2)
+
+
+def _truthy(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_run_settings(
+    env: Mapping[str, str] | None = None, options: Mapping[str, object] | None = None
+) -> RunSettings:
+    """Env first, pytest options (`--e2e-*`) override. Validates everything up front."""
+    env = os.environ if env is None else env
+    opts = {k: v for k, v in (options or {}).items() if v is not None}
+
+    def pick(opt: str, var: str, default: str) -> str:
+        if opt in opts:
+            return str(opts[opt])
+        return env.get(var) or default
+
+    target = pick("target", "E2E_TARGET", "embedded")
+    if target not in TARGETS:
+        raise SettingsError(f"E2E_TARGET must be one of {', '.join(TARGETS)}, got {target!r}")
+    profile_name = pick("profile", "E2E_PROFILE", "staging" if target == "staging" else "fast")
+    if profile_name not in PROFILES:
+        raise SettingsError(
+            f"E2E_PROFILE must be one of {', '.join(PROFILES)}, got {profile_name!r}"
+        )
+    run_id = pick("run_id", "E2E_RUN_ID", "") or new_run_id()
+    if not run_id.replace("-", "").isalnum() or len(run_id) > 24:
+        raise SettingsError(f"E2E_RUN_ID must be ≤24 chars of [A-Za-z0-9-], got {run_id!r}")
+    try:
+        restarts = int(pick("restarts", "E2E_RESTARTS", "3"))
+        deadline_s = float(pick("deadline_s", "E2E_DEADLINE_S", "0"))
+    except ValueError as exc:
+        raise SettingsError(f"E2E_RESTARTS / E2E_DEADLINE_S must be numbers: {exc}") from None
+    if restarts < 0:
+        raise SettingsError(f"E2E_RESTARTS must be ≥ 0, got {restarts}")
+    keep = bool(opts["keep"]) if "keep" in opts else _truthy(env.get("E2E_KEEP"))
+    return RunSettings(
+        target=target,
+        run_id=run_id.lower(),
+        worker_id=env.get("PYTEST_XDIST_WORKER") or "main",
+        keep=keep,
+        profile=PROFILES[profile_name],
+        restarts=restarts,
+        plugin_source=pick("plugin_source", "E2E_PLUGIN_SOURCE", "local://seo-all"),
+        instance_tag_key=pick("instance_tag_key", "E2E_INSTANCE_TAG_KEY", "WorkspaceId"),
+        deadline_s=deadline_s,
+        teardown_reserve_s=min(60.0, max(5.0, deadline_s * 0.1)) if deadline_s > 0 else 0.0,
+        started_at=time.monotonic(),
+    )
+
+
+def with_profile(settings: RunSettings, profile: Profile) -> RunSettings:
+    return replace(settings, profile=profile)

@@ -1,0 +1,99 @@
+"""Eventually-style waits: poll an observable condition until a deadline, never sleep blindly.
+
+A wait logs its status calmly (on every change, else every `log_every_s`) and, on timeout, says
+what it last saw: the caller's `describe(observation)` renders status, instance and events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+log = logging.getLogger("e2e.wait")
+
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError):
+    """The condition did not hold in time. An AssertionError so pytest shows it as a failure."""
+
+    def __init__(self, message: str, last: object = None) -> None:
+        super().__init__(message)
+        self.last = last
+
+
+class WaitAborted(AssertionError):
+    """The condition can no longer hold (e.g. the workspace failed): stop waiting, say why."""
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What a wait returns: the last observation and how long it took."""
+
+    value: T
+    elapsed_s: float
+    polls: int
+
+
+def wait_for(
+    what: str,
+    observe: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout_s: float,
+    poll_s: float,
+    describe: Callable[[T], str] = repr,
+    abort: Callable[[T], str | None] | None = None,
+    log_every_s: float = 5.0,
+    transient: tuple[type[BaseException], ...] = (),
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], None] = time.sleep,
+) -> Outcome[T]:
+    """Poll `observe()` until `done(obs)`; raise WaitTimeout naming the last observation.
+
+    `transient` exceptions from `observe` count as "not yet" (and are reported if they are the
+    last thing seen). `abort(obs)` returning a reason stops the wait early with WaitAborted.
+    The interval grows gently from `poll_s` to at most 4 x `poll_s` so long waits stay cheap.
+    """
+    start = clock()
+    deadline = start + timeout_s
+    interval = poll_s
+    polls = 0
+    last_text = "nothing observed yet"
+    last_value: object = None
+    last_logged_text = ""
+    last_logged_at = start
+    while True:
+        polls += 1
+        try:
+            value = observe()
+        except transient as exc:
+            last_text = f"{type(exc).__name__}: {exc}"
+        else:
+            last_value = value
+            last_text = describe(value)
+            if done(value):
+                elapsed = clock() - start
+                log.info("%s: done after %.2fs (%d polls): %s", what, elapsed, polls, last_text)
+                return Outcome(value, elapsed, polls)
+            reason = abort(value) if abort else None
+            if reason:
+                raise WaitAborted(
+                    f"{what}: gave up after {clock() - start:.2f}s: {reason}\n"
+                    f"last observed: {last_text}"
+                )
+        now = clock()
+        if last_text != last_logged_text or now - last_logged_at >= log_every_s:
+            log.info("%s: %.1fs/%.0fs: %s", what, now - start, timeout_s, last_text)
+            last_logged_text, last_logged_at = last_text, now
+        if now >= deadline:
+            raise WaitTimeout(
+                f"{what}: not reached within {timeout_s:.1f}s ({polls} polls)\n"
+                f"last observed: {last_text}",
+                last_value,
+            )
+        pause(min(interval, max(0.0, deadline - now)))
+        interval = min(interval * 1.5, poll_s * 4)

@@ -1,0 +1,342 @@
+"""A workspace handle: create, wait, install a plugin, restart, delete — and find its box.
+
+Waits take their deadlines from the profile and, on timeout, say the last observed status,
+instance and events. "The fresh box after a trigger" is decided from what the platform and AWS
+show, never from timing (see `wait_fresh_box`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from e2e.harness import report
+from e2e.harness.aws import AwsClients
+from e2e.harness.cleanup import Cleanup
+from e2e.harness.identity import BoxIdentity, Observation, platform_fields
+from e2e.harness.platform import PlatformClient, PlatformError
+from e2e.harness.settings import RunSettings
+from e2e.harness.ssm import CommandResult, SsmHost
+from e2e.harness.waits import Outcome, WaitAborted, WaitTimeout, wait_for
+
+log = logging.getLogger("e2e.workspace")
+
+LIFECYCLE = (
+    "WORKSPACE_PROVISIONING",
+    "WORKSPACE_RESTARTING",
+    "WORKSPACE_ONLINE",
+    "WORKSPACE_OFFLINE",
+    "WORKSPACE_PROVISION_FAILED",
+    "WORKSPACE_REMOVED",
+)
+DEAD_STATUSES = ("failed", "removed")
+
+
+@dataclass
+class Marker:
+    """Where things stood just before a trigger: its events and its box."""
+
+    event_count: int
+    last_event_id: object
+    identity: BoxIdentity | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class WorkspaceStats:
+    """What the session summary prints per workspace."""
+
+    name: str
+    workspace_id: str = ""
+    restarts_verified: int = 0
+    verifications: int = 0
+    files_checked: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def time(self, label: str, seconds: float) -> None:
+        self.timings[label] = round(self.timings.get(label, 0.0) + seconds, 3)
+
+
+def events_after(events: Sequence[Mapping[str, Any]], marker: Marker) -> list[Mapping[str, Any]]:
+    """Events appended since the marker (by integer id when the platform gives one)."""
+    if isinstance(marker.last_event_id, int):
+        last = marker.last_event_id
+        return [e for e in events if isinstance(e.get("id"), int) and int(e["id"]) > last]
+    return list(events[marker.event_count :])
+
+
+def _payload(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    payload = event.get("payload")
+    return payload if isinstance(payload, Mapping) else {}
+
+
+class Workspace:
+    """One workspace under test. Construct with `Workspace.create` (registers cleanup first)."""
+
+    def __init__(
+        self,
+        platform: PlatformClient,
+        aws: AwsClients,
+        settings: RunSettings,
+        name: str,
+        *,
+        on_command: Callable[[CommandResult], None] | None = None,
+    ) -> None:
+        self.platform = platform
+        self.aws = aws
+        self.settings = settings
+        self.profile = settings.profile
+        self.name = name
+        self.id = ""
+        self.stats = WorkspaceStats(name)
+        self.commands: list[CommandResult] = []  # recent SSM outputs, for reports
+        self._on_command = on_command
+        self._hosts: dict[str, SsmHost] = {}
+        self.last_observation: Observation | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        platform: PlatformClient,
+        aws: AwsClients,
+        settings: RunSettings,
+        cleanup: Cleanup,
+        name: str,
+        template: str,
+        **extra: Any,
+    ) -> Workspace:
+        """POST /workspaces — the delete is registered before the request is sent."""
+        ws = cls(platform, aws, settings, name)
+        cleanup.register(f"workspace {name}", ws.delete)
+        with report.step(f"create workspace {name} from template {template}"):
+            answer = platform.create_workspace(name, template, **extra)
+        ws.id = str(answer["id"])
+        ws.stats.workspace_id = ws.id
+        log.info("workspace %s is %s (%s)", name, ws.id, answer.get("status"))
+        return ws
+
+    def delete(self) -> None:
+        """DELETE ?confirm=true, then wait until no running instance carries its tag."""
+        if not self.id:
+            return  # never created (the POST failed before answering)
+        with report.step(f"delete workspace {self.name}"):
+            self.platform.delete_workspace(self.id)
+            wait_for(
+                f"{self.name}: instances gone after delete",
+                self.running_instances,
+                lambda ids: not ids,
+                timeout_s=self.settings.cap(self.profile.delete_s) or 1.0,
+                poll_s=self.profile.poll_s,
+                describe=lambda ids: f"running={ids}",
+                log_every_s=self.profile.log_every_s,
+                transient=(BotoCoreError, ClientError),
+            )
+
+    # -- observation -------------------------------------------------------------------------
+
+    def get(self) -> dict[str, Any]:
+        return self.platform.get_workspace(self.id)
+
+    def events(self) -> list[dict[str, Any]]:
+        return self.platform.events(self.id)
+
+    def running_instances(self) -> list[str]:
+        """Instances tagged with this workspace that are pending or running (EC2 view)."""
+        answer = self.aws.ec2.describe_instances(
+            Filters=[
+                {"Name": f"tag:{self.settings.instance_tag_key}", "Values": [self.id]},
+                {"Name": "instance-state-name", "Values": ["pending", "running"]},
+            ]
+        )
+        return sorted(
+            inst["InstanceId"]
+            for reservation in answer.get("Reservations", [])
+            for inst in reservation.get("Instances", [])
+            if inst.get("State", {}).get("Name") == "running"
+        )
+
+    def host(self, instance_id: str) -> SsmHost:
+        if instance_id not in self._hosts:
+            self._hosts[instance_id] = SsmHost(
+                self.aws.ssm,
+                instance_id,
+                poll_s=self.profile.ssm_poll_s,
+                command_timeout_s=self.profile.command_s,
+                online_timeout_s=self.profile.ssm_online_s,
+                log_every_s=self.profile.log_every_s,
+                listener=self._record_command,
+            )
+        return self._hosts[instance_id]
+
+    def _record_command(self, result: CommandResult) -> None:
+        self.commands.append(result)
+        del self.commands[:-40]
+        if self._on_command:
+            self._on_command(result)
+
+    def observe(self) -> Observation:
+        """One look: platform status, the box it names (or EC2 finds), EC2 state, SSM ping."""
+        status, instance_id, generation, pending = platform_fields(self.get())
+        running = self.running_instances()
+        if instance_id is None and len(running) == 1:
+            instance_id = running[0]  # staging: the platform does not name the instance
+        obs = Observation(status, instance_id, generation, pending, running_instances=running)
+        if instance_id:
+            obs.instance_state = "running" if instance_id in running else "not running"
+            if obs.instance_state == "running" and status == "online":
+                obs.ping = self.host(instance_id).ping_status()
+        self.last_observation = obs
+        return obs
+
+    def describe_for_timeout(self, last: Observation | None = None) -> str:
+        """Status, instance and the tail of the event timeline, for a wait's failure message."""
+        last = last or self.last_observation
+        try:
+            timeline = report.timeline(self.events(), last=12)
+        except Exception as exc:  # reporting must not hide the timeout itself
+            timeline = f"(events unavailable: {type(exc).__name__}: {exc})"
+        state = last.describe() if last else "(no observation)"
+        return f"workspace {self.name} ({self.id}): {state}\nevents:\n{timeline}"
+
+    def _wait(
+        self,
+        what: str,
+        done: Callable[[Observation], bool],
+        timeout_s: float,
+        abort: Callable[[Observation], str | None] | None = None,
+    ) -> Outcome[Observation]:
+        try:
+            return wait_for(
+                f"{self.name}: {what}",
+                self.observe,
+                done,
+                timeout_s=self.settings.cap(timeout_s),
+                poll_s=self.profile.poll_s,
+                describe=Observation.describe,
+                abort=abort or self._abort_if_dead,
+                log_every_s=self.profile.log_every_s,
+                transient=(BotoCoreError, ClientError, PlatformError),
+            )
+        except (WaitTimeout, WaitAborted) as exc:
+            raise type(exc)(f"{exc}\n{self.describe_for_timeout()}") from None
+
+    @staticmethod
+    def _abort_if_dead(obs: Observation) -> str | None:
+        if obs.status in DEAD_STATUSES:
+            return f"workspace is {obs.status}"
+        return None
+
+    # -- waits -------------------------------------------------------------------------------
+
+    def wait_stable(
+        self, what: str = "online and settled", timeout_s: float | None = None
+    ) -> BoxIdentity:
+        """Online, no restart pending, exactly one running box that answers SSM."""
+        started = time.monotonic()
+        outcome = self._wait(what, lambda o: o.stable, timeout_s or self.profile.online_s)
+        self.stats.time("wait", time.monotonic() - started)
+        identity = outcome.value.identity
+        assert identity is not None
+        return identity
+
+    def mark(self) -> Marker:
+        events = self.events()
+        obs = self.last_observation
+        return Marker(
+            event_count=len(events),
+            last_event_id=events[-1].get("id") if events else 0,
+            identity=obs.identity if obs else None,
+        )
+
+    def wait_fresh_box(
+        self,
+        marker: Marker,
+        cause: str,
+        *,
+        require_events: Sequence[str] = ("WORKSPACE_RESTARTING",),
+        restart_ids_at_trigger: Sequence[object] = (),
+    ) -> BoxIdentity:
+        """The box that reflects everything done before the trigger.
+
+        Settled means: stable (online, nothing pending, one box answering SSM); a different box
+        than at the marker; every event type in `require_events` appeared after the marker; the
+        latest lifecycle event is WORKSPACE_ONLINE, later than every restart already announced
+        when the trigger's request returned (so a restart the trigger coalesced into is awaited,
+        not an earlier one that happened to finish).
+        """
+        started = time.monotonic()
+        fresh_events: list[Mapping[str, Any]] = []
+
+        def settled(obs: Observation) -> bool:
+            nonlocal fresh_events
+            if not obs.stable:
+                return False
+            if marker.identity and obs.identity and obs.identity == marker.identity:
+                return False
+            if marker.identity and obs.instance_id == marker.identity.instance_id:
+                return False
+            fresh_events = events_after(self.events(), marker)
+            seen = {str(e.get("type")) for e in fresh_events}
+            if any(kind not in seen for kind in require_events):
+                return False
+            lifecycle = [e for e in fresh_events if e.get("type") in LIFECYCLE]
+            if not lifecycle or lifecycle[-1].get("type") != "WORKSPACE_ONLINE":
+                return False
+            online = lifecycle[-1]
+            if any(_later(rid, online.get("id")) for rid in restart_ids_at_trigger):
+                return False
+            said = _payload(online).get("instance_id")
+            return said in (None, obs.instance_id)
+
+        outcome = self._wait(f"fresh box after {cause}", settled, self.profile.restart_s)
+        self.stats.time(f"restart:{cause.split()[0]}", time.monotonic() - started)
+        identity = outcome.value.identity
+        assert identity is not None
+        log.info("%s: fresh box %s after %s", self.name, identity, cause)
+        return identity
+
+    def restart_ids(self, marker: Marker) -> list[object]:
+        """Ids of restart events announced since the marker (call right after a trigger)."""
+        return [
+            e.get("id")
+            for e in events_after(self.events(), marker)
+            if e.get("type") == "WORKSPACE_RESTARTING"
+        ]
+
+    # -- triggers ----------------------------------------------------------------------------
+
+    def restart(self) -> BoxIdentity:
+        """Manual restart, then the fresh box."""
+        self.wait_stable("stable before restart")
+        marker = self.mark()
+        with report.step(f"restart {self.name} (manual)"):
+            self.platform.restart(self.id)
+            return self.wait_fresh_box(
+                marker, "manual restart", restart_ids_at_trigger=self.restart_ids(marker)
+            )
+
+    def install_plugin(self, source: str) -> BoxIdentity:
+        """Install a plugin (the platform auto-restarts), then the fresh box."""
+        self.wait_stable("stable before plugin install")
+        marker = self.mark()
+        with report.step(f"install plugin {source} on {self.name}"):
+            answer = self.platform.install_plugin(self.id, source)
+            log.info("%s: install answered %s", self.name, answer)
+            return self.wait_fresh_box(
+                marker,
+                f"plugin install {source}",
+                require_events=("PLUGIN_INSTALLED", "WORKSPACE_RESTARTING"),
+                restart_ids_at_trigger=self.restart_ids(marker),
+            )
+
+
+def _later(a: object, b: object) -> bool:
+    """a > b for integer event ids; unknown orders count as not later."""
+    return isinstance(a, int) and isinstance(b, int) and a > b

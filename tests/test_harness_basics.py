@@ -1,0 +1,117 @@
+"""Waits, settings, names, cleanup: small parts, checked on their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from e2e.harness.cleanup import Cleanup, CleanupError
+from e2e.harness.names import unique_name
+from e2e.harness.settings import SettingsError, Target, load_run_settings
+from e2e.harness.waits import WaitAborted, WaitTimeout, wait_for
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_wait_returns_when_done_and_counts_polls() -> None:
+    clock = FakeClock()
+    values = iter(["provisioning", "provisioning", "online"])
+    out = wait_for(
+        "x", lambda: next(values), lambda v: v == "online", timeout_s=5, poll_s=0.1,
+        clock=clock, pause=clock.sleep,
+    )  # fmt: skip
+    assert out.value == "online" and out.polls == 3
+
+
+def test_wait_timeout_says_what_it_last_saw() -> None:
+    clock = FakeClock()
+    with pytest.raises(WaitTimeout, match=r"last observed: status=offline") as info:
+        wait_for(
+            "ws online", lambda: "offline", lambda v: False, timeout_s=1, poll_s=0.1,
+            describe=lambda v: f"status={v}", clock=clock, pause=clock.sleep,
+        )  # fmt: skip
+    assert info.value.last == "offline"
+    assert clock.now <= 1.0 + 1e-9  # never sleeps past the deadline
+
+
+def test_wait_treats_transient_errors_as_not_yet_and_reports_them() -> None:
+    clock = FakeClock()
+
+    def observe() -> str:
+        raise ConnectionError("refused")
+
+    with pytest.raises(WaitTimeout, match="ConnectionError: refused"):
+        wait_for(
+            "x", observe, lambda v: True, timeout_s=0.5, poll_s=0.1,
+            transient=(ConnectionError,), clock=clock, pause=clock.sleep,
+        )  # fmt: skip
+
+
+def test_wait_aborts_early_with_the_reason() -> None:
+    with pytest.raises(WaitAborted, match="workspace is failed"):
+        wait_for(
+            "x", lambda: "failed", lambda v: False, timeout_s=60, poll_s=0.01,
+            abort=lambda v: f"workspace is {v}" if v == "failed" else None,
+        )  # fmt: skip
+
+
+def test_settings_defaults_and_validation() -> None:
+    s = load_run_settings(env={})
+    assert s.target == "embedded" and s.profile.name == "fast" and s.restarts == 3
+    assert s.plugin_source == "local://seo-all" and s.plugin_name == "seo-all"
+    assert s.instance_tag_key == "WorkspaceId" and not s.keep and s.run_id
+    staging = load_run_settings(env={"E2E_TARGET": "staging", "E2E_KEEP": "1"})
+    assert staging.profile.name == "staging" and staging.keep
+    opts = load_run_settings(env={"E2E_RESTARTS": "5"}, options={"restarts": 1, "run_id": "R1"})
+    assert opts.restarts == 1 and opts.run_id == "r1"
+    for bad in ({"E2E_TARGET": "prod"}, {"E2E_PROFILE": "slow"}, {"E2E_RESTARTS": "-1"},
+                {"E2E_RUN_ID": "has space"}):  # fmt: skip
+        with pytest.raises(SettingsError):
+            load_run_settings(env=bad)
+
+
+def test_global_deadline_caps_waits() -> None:
+    s = load_run_settings(env={"E2E_DEADLINE_S": "100"})
+    assert s.teardown_reserve_s == 10.0
+    assert 80 < s.cap(1000) <= 90 and s.cap(5) == 5
+
+
+def test_target_from_env_names_what_is_missing_and_hides_secrets() -> None:
+    with pytest.raises(SettingsError, match="E2E_ADMIN_TOKEN, E2E_ORG_ID"):
+        Target.from_env("staging", {"E2E_PLATFORM_URL": "https://x"})
+    env = {"E2E_PLATFORM_URL": "https://x/", "E2E_ADMIN_TOKEN": "tok-123456", "E2E_ORG_ID": "o"}
+    staging = Target.from_env("staging", env)
+    assert staging.aws_endpoint_url is None and staging.platform_url == "https://x"
+    assert "tok-123456" not in repr(staging)
+    with pytest.raises(SettingsError, match="AWS_ENDPOINT_URL"):
+        Target.from_env("external", env)
+
+
+def test_names_carry_run_and_worker_and_stay_short() -> None:
+    a, b = unique_name("r1", "gw1", "gate"), unique_name("r1", "gw1", "gate")
+    assert a.startswith("e2e-r1-gw1-gate-") and a != b
+    long = unique_name("0123456789abcdef", "gw12", "x" * 100)
+    assert len(long) <= 63 and long.startswith("e2e-0123456789abcdef-gw12-")
+
+
+def test_cleanup_runs_lifo_continues_after_errors_and_keeps_on_request() -> None:
+    order: list[str] = []
+    c = Cleanup()
+    c.register("a", lambda: order.append("a"))
+    c.register("b", lambda: 1 / 0)
+    c.register("c", lambda: order.append("c"))
+    with pytest.raises(CleanupError, match="b: ZeroDivisionError"):
+        c.run()
+    assert order == ["c", "a"] and len(c) == 0
+    kept = Cleanup(keep=True)
+    kept.register("ws", lambda: order.append("deleted"))
+    kept.run()
+    assert kept.kept == ["ws"] and "deleted" not in order

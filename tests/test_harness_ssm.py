@@ -1,0 +1,70 @@
+"""SsmHost: "not yet" states, exit code apart from status, PingStatus first, errors that say what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_harness_fakes import FakeSsm
+
+from e2e.harness.ssm import BoxGone, SsmError, SsmHost
+
+
+def host(ssm: FakeSsm, **kw: float) -> SsmHost:
+    return SsmHost(ssm, ssm.instance_id, poll_s=0.001, command_timeout_s=2, online_timeout_s=2, **kw)
+
+
+def test_not_yet_states_are_waited_through(tmp_path: Path) -> None:
+    ssm = FakeSsm(
+        tmp_path, not_yet=["InvocationDoesNotExist", "Pending", "InProgress", "Delayed", "InProgress"]
+    )
+    result = host(ssm).run("echo ok")
+    assert result.ok and result.stdout == "ok\n"
+    assert ssm.polls["cmd-1"] == 6
+
+
+def test_waits_for_ping_online_of_this_instance_before_sending(tmp_path: Path) -> None:
+    ssm = FakeSsm(tmp_path, ping=["NotRegistered", "ConnectionLost", "Online"])
+    h = host(ssm)
+    h.run("true")
+    assert ssm.ping == ["Online"]  # consumed the not-yet answers before the first send
+    assert len(ssm.sent) == 1
+
+
+def test_ping_never_online_is_a_timeout_naming_the_status(tmp_path: Path) -> None:
+    ssm = FakeSsm(tmp_path, ping=["ConnectionLost"])
+    with pytest.raises(AssertionError, match="PingStatus=ConnectionLost"):
+        SsmHost(ssm, ssm.instance_id, poll_s=0.001, online_timeout_s=0.05).run("true")
+    assert ssm.sent == []
+
+
+def test_exit_code_is_checked_apart_from_status(tmp_path: Path) -> None:
+    # SSM said Success but the script exited 3: still a failure, and it says both.
+    ssm = FakeSsm(tmp_path, status_override="Success")
+    with pytest.raises(SsmError, match=r"status=Success exit=3"):
+        host(ssm).run("echo out; echo err >&2; exit 3")
+    result = host(ssm).run("exit 3", check=False)
+    assert result.status == "Success" and result.exit_code == 3 and not result.ok
+
+
+def test_failed_command_reports_stdout_and_stderr(tmp_path: Path) -> None:
+    ssm = FakeSsm(tmp_path)
+    with pytest.raises(SsmError) as info:
+        host(ssm).run("echo visible; echo broken >&2; exit 1")
+    text = str(info.value)
+    assert "status=Failed exit=1" in text and "visible" in text and "broken" in text
+
+
+def test_command_that_never_finishes_on_a_lost_box_is_box_gone(tmp_path: Path) -> None:
+    ssm = FakeSsm(tmp_path, not_yet=["InProgress"] * 10_000, ping=["Online", "ConnectionLost"])
+    h = SsmHost(ssm, ssm.instance_id, poll_s=0.001, command_timeout_s=0.05)
+    with pytest.raises(BoxGone, match="PingStatus now: ConnectionLost"):
+        h.run("true")
+
+
+def test_listener_sees_every_result(tmp_path: Path) -> None:
+    seen = []
+    h = host(FakeSsm(tmp_path), listener=seen.append)  # type: ignore[arg-type]
+    h.run("echo a")
+    h.run("exit 1", check=False)
+    assert [r.exit_code for r in seen] == [0, 1]

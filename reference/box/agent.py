@@ -1,0 +1,133 @@
+"""The box's long-lived agent: reads /configs/config.yaml, registers, heartbeats.
+
+Kept lean (no boto3, no urllib, no hashlib/OpenSSL): fifty of these live at once. An invalid
+config.yaml is reported once to the platform (`/registry/boot-failed`) and the agent exits
+with code 3; the supervisor does not restart it, so nothing crash-loops silently.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from reference.box import layout
+from reference.box.delivery import DeliveryError, check_relpath
+from reference.box.registry import Registry, RegistryError
+
+try:
+    from _sha256 import sha256  # builtin, unlike hashlib's OpenSSL (~5 MiB per process)
+except ImportError:  # pragma: no cover
+    from hashlib import sha256
+
+EXIT_INVALID_CONFIG = 3
+EXIT_REFUSED = 4
+
+
+class ConfigError(Exception):
+    """config.yaml cannot be used; the message says why."""
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} agent: {message}", flush=True)
+
+
+def parse_config(text: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"/configs/config.yaml is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"/configs/config.yaml must be a mapping, got {type(data).__name__}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("/configs/config.yaml: 'name' must be a non-empty string")
+    role = data.get("role", "")
+    if not isinstance(role, str):
+        raise ConfigError("/configs/config.yaml: 'role' must be a string")
+    prompts = data.get("prompt_files") or []
+    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+        raise ConfigError("/configs/config.yaml: 'prompt_files' must be a list of paths")
+    for path in prompts:
+        try:
+            check_relpath(path)
+        except DeliveryError as exc:
+            raise ConfigError(f"/configs/config.yaml: prompt_files: {exc}") from exc
+    return data
+
+
+def build_card(configs: Path) -> dict[str, Any]:
+    """The agent_card: name, role, and the sha256 of every prompt file it loaded."""
+    config_path = configs / "config.yaml"
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"/configs/config.yaml cannot be read: {exc}") from exc
+    config = parse_config(text)
+    digests: dict[str, str] = {}
+    missing: list[str] = []
+    for rel in config.get("prompt_files") or []:
+        try:
+            digests[rel] = sha256((configs / rel).read_bytes()).hexdigest()
+        except OSError:
+            missing.append(rel)
+    card: dict[str, Any] = {
+        "name": config["name"],
+        "role": config.get("role", ""),
+        "prompts": digests,
+        "config_sha256": sha256(text.encode("utf-8")).hexdigest(),
+    }
+    if missing:
+        card["missing_prompts"] = missing
+    return card
+
+
+def main() -> int:
+    instance = json.loads(Path(layout.INSTANCE_PATH).read_text())
+    user_data = json.loads(Path(layout.USER_DATA_PATH).read_bytes())
+    workspace_id, instance_id = user_data["workspace_id"], instance["instance_id"]
+    registry = Registry(user_data["platform_url"], user_data["workspace_token"])
+    interval = float(user_data.get("heartbeat_s") or instance.get("heartbeat_s") or 0.2)
+    try:
+        card = build_card(Path(layout.CONFIGS_DIR))
+    except ConfigError as exc:
+        log(f"FAILED: {exc}")
+        try:
+            registry.boot_failed(workspace_id, instance_id, str(exc))
+        except RegistryError as report_exc:
+            log(f"could not report the failure: {report_exc}")
+        return EXIT_INVALID_CONFIG
+    if card.get("missing_prompts"):
+        log(f"prompt files missing from /configs: {card['missing_prompts']}")
+    url = f"http://{instance.get('private_ip') or '127.0.0.1'}:8000"
+    while True:
+        try:
+            registry.register(workspace_id, instance_id, url, card)
+            break
+        except RegistryError as exc:
+            log(f"register failed: {exc}")
+            if (
+                exc.status is not None and exc.status < 500
+            ):  # refused (e.g. no longer the current instance): stop
+                return EXIT_REFUSED
+            time.sleep(0.5)
+    log(f"registered {workspace_id} on {instance_id} as {card['name']!r}")
+    while True:
+        time.sleep(interval)
+        try:
+            registry.heartbeat(workspace_id, instance_id)
+        except RegistryError as exc:
+            log(f"heartbeat failed: {exc}")
+            if exc.status == 404:  # the platform forgot us (restarted): register again
+                try:
+                    registry.register(workspace_id, instance_id, url, card)
+                except RegistryError as reg_exc:
+                    log(f"re-register failed: {reg_exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The box's boot step (user-data): fetch the config secret, write /configs, fetch plugins.
+
+It uses boto3 like a real box would, then execs the lean agent so boto3's ~50 MiB leave with it.
+Any failure is reported to the platform (`/registry/boot-failed`) with a message naming what was
+missing; the box itself stays up so it can still be inspected over SSM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from reference.box import layout
+from reference.box.delivery import DeliveryError, deliver, write_plugin
+from reference.box.registry import Registry, RegistryError
+
+
+class BootError(Exception):
+    """Boot cannot finish; the message is what the platform shows."""
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} boot: {message}", flush=True)
+
+
+def read_user_data() -> dict[str, Any]:
+    raw = Path(layout.USER_DATA_PATH).read_bytes()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise BootError(f"user-data is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BootError("user-data is not a JSON object")
+    for key in ("workspace_id", "platform_url", "workspace_token"):
+        if not data.get(key):
+            raise BootError(f"user-data lacks {key!r}")
+    return data
+
+
+def fetch_config_files(instance: dict[str, Any], secret_id: str) -> dict[str, str]:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=instance["aws_endpoint_url"],
+        region_name=instance["region"],
+        aws_access_key_id=instance["aws_access_key_id"],
+        aws_secret_access_key=instance["aws_secret_access_key"],
+    )
+    try:
+        secret = client.get_secret_value(SecretId=secret_id)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise BootError(
+            f"config secret {secret_id} could not be read: "
+            f"{error.get('Code')}: {error.get('Message')}"
+        ) from exc
+    except BotoCoreError as exc:
+        raise BootError(f"config secret {secret_id} could not be read: {exc}") from exc
+    try:
+        files = json.loads(secret.get("SecretString") or "")["config_files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BootError(
+            f"config secret {secret_id} is not JSON with a 'config_files' map: {exc!r}"
+        ) from exc
+    if not isinstance(files, dict):
+        raise BootError(f"config secret {secret_id}: 'config_files' is not a map")
+    return files
+
+
+def boot(instance: dict[str, Any], user_data: dict[str, Any], registry: Registry) -> None:
+    workspace_id = user_data["workspace_id"]
+    if instance.get("boot_delay_s"):
+        log(f"slow-boot: waiting {instance['boot_delay_s']}s")
+        time.sleep(float(instance["boot_delay_s"]))
+    if instance.get("volume_error"):
+        raise BootError(instance["volume_error"])
+    secret_id = user_data.get("secret_id") or f"molecule/workspace/{workspace_id}/config"
+    files = fetch_config_files(instance, secret_id)
+    configs = Path(layout.CONFIGS_DIR)
+    try:
+        report = deliver(configs, files)
+    except DeliveryError as exc:
+        raise BootError(f"config set from {secret_id} rejected: {exc}") from exc
+    log(
+        f"delivered {len(report.written)} files, removed {report.removed}, "
+        f"stub={report.stub_written}"
+    )
+    try:
+        plugins = registry.plugins(workspace_id) or []
+    except RegistryError as exc:
+        raise BootError(f"installed plugins could not be fetched: {exc}") from exc
+    for plugin in plugins:
+        try:
+            written = write_plugin(configs, plugin["name"], plugin.get("files") or {})
+        except (DeliveryError, KeyError, TypeError) as exc:
+            raise BootError(f"plugin {plugin!r:.200} could not be written: {exc}") from exc
+        log(f"plugin {plugin['name']}: {len(written)} files")
+
+
+def main() -> int:
+    instance = json.loads(Path(layout.INSTANCE_PATH).read_text())
+    try:
+        user_data = read_user_data()
+    except (OSError, BootError) as exc:
+        log(f"FAILED before the platform is known: {exc}")
+        return 2
+    registry = Registry(user_data["platform_url"], user_data["workspace_token"])
+    try:
+        boot(instance, user_data, registry)
+    except BootError as exc:
+        log(f"FAILED: {exc}")
+        try:
+            registry.boot_failed(user_data["workspace_id"], instance["instance_id"], str(exc))
+        except RegistryError as report_exc:
+            log(f"could not report the failure: {report_exc}")
+        return 1
+    log("exec agent")
+    os.execv(layout.PYTHON, [layout.PYTHON, "-m", "reference.box.agent"])
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Writing a delivered config set into `/configs` (DESIGN §5 "Box boot"), stdlib only.
+
+Rules: every delivered file is written atomically (temp file + rename, so a reader never sees
+half a file); template-owned files (`config.yaml`, `prompts/**`) that the set lacks are removed;
+no other path is touched; a missing `config.yaml` gets the built-in stub. Every path is checked
+before anything is written, so a bad set changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+# The built-in stub (218 bytes) a box falls back to. Its presence means the template's
+# config.yaml never arrived: the failure the harness must catch.
+STUB_CONFIG = (
+    b"# Built-in default: the box got no config.yaml from its template.\n"
+    b"name: workspace\n"
+    b"role: assistant\n"
+    b"description: Default workspace (no template config delivered)\n"
+    b"runtime: claude-code\n"
+    b"tier: 1\n"
+    b"prompt_files: []\n"
+    b"plugins: []\n"
+)
+assert len(STUB_CONFIG) == 218
+
+
+class DeliveryError(Exception):
+    """The config set cannot be written; the message names the path and the reason."""
+
+
+@dataclass
+class DeliveryReport:
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    stub_written: bool = False
+
+
+def is_template_owned(relpath: str) -> bool:
+    return relpath == "config.yaml" or relpath.startswith("prompts/")
+
+
+def check_relpath(relpath: str) -> str:
+    """A clean relative POSIX path, or DeliveryError: never absolute, never `..`."""
+    if not isinstance(relpath, str) or not relpath or "\x00" in relpath or "\\" in relpath:
+        raise DeliveryError(f"refusing config path {relpath!r}: empty or not a plain path")
+    pure = PurePosixPath(relpath)
+    if pure.is_absolute() or any(part in ("..", ".", "") for part in relpath.split("/")):
+        raise DeliveryError(f"refusing config path {relpath!r}: absolute or traversing")
+    return str(pure)
+
+
+def _check_parents(root: Path, relpath: str) -> None:
+    """Refuse to write through a symlink or over a non-directory (stays inside `root`)."""
+    current = root
+    for part in PurePosixPath(relpath).parts[:-1]:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return
+        if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
+            raise DeliveryError(
+                f"refusing to write {relpath!r}: {current} is not a plain directory"
+            )
+    target = root / relpath
+    if target.is_symlink() or target.is_dir():
+        raise DeliveryError(f"refusing to write {relpath!r}: {target} is a symlink or directory")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` so readers see the old file or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.delivery-{os.getpid()}"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def _template_owned_on_disk(root: Path) -> list[str]:
+    found = []
+    if (root / "config.yaml").is_file() and not (root / "config.yaml").is_symlink():
+        found.append("config.yaml")
+    prompts = root / "prompts"
+    if prompts.is_dir() and not prompts.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(prompts):
+            for name in filenames:
+                found.append(os.path.relpath(os.path.join(dirpath, name), root))
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return found
+
+
+def deliver(root: Path, files: dict[str, str]) -> DeliveryReport:
+    """Bring `root` (the box's /configs) in line with the delivered set."""
+    clean = {check_relpath(rel): text for rel, text in files.items()}
+    for rel, text in clean.items():
+        if not isinstance(text, str):
+            raise DeliveryError(f"config file {rel!r} is not text")
+        _check_parents(root, rel)
+    report = DeliveryReport()
+    for rel in sorted(clean):
+        write_atomic(root / rel, clean[rel].encode("utf-8"))
+        report.written.append(rel)
+    for rel in sorted(_template_owned_on_disk(root)):
+        if rel not in clean:
+            (root / rel).unlink()
+            report.removed.append(rel)
+    _prune_empty_dirs(root / "prompts")
+    if not (root / "config.yaml").exists():
+        write_atomic(root / "config.yaml", STUB_CONFIG)
+        report.stub_written = True
+    return report
+
+
+def _prune_empty_dirs(top: Path) -> None:
+    """Remove directories under prompts/ that removal left empty (template-owned too)."""
+    if not top.is_dir() or top.is_symlink():
+        return
+    for dirpath, _dirnames, _filenames in os.walk(top, topdown=False):
+        if dirpath != str(top) and not os.path.islink(dirpath):
+            with contextlib.suppress(OSError):  # not empty: keep it
+                os.rmdir(dirpath)
+
+
+def write_plugin(root: Path, name: str, files: dict[str, str]) -> list[str]:
+    """Write one installed plugin under `/configs/plugins/<name>/`."""
+    if not name or "/" in name or name in (".", "..") or "\x00" in name:
+        raise DeliveryError(f"refusing plugin name {name!r}")
+    written = []
+    base = f"plugins/{name}"
+    checked = {check_relpath(rel): text for rel, text in files.items()}
+    for rel in checked:
+        _check_parents(root, f"{base}/{rel}")
+    for rel, text in sorted(checked.items()):
+        write_atomic(root / base / rel, text.encode("utf-8"))
+        written.append(f"{base}/{rel}")
+    return written

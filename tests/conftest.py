@@ -1,0 +1,247 @@
+"""Shared fixtures for the reference stack's tests: an AWS-side stack, a fake registry, waits.
+
+Kept small on purpose (several helpers share this file). The stack here runs without the
+platform: boxes talk to `FakeRegistry`, a few-line HTTP server that records what they say.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+def wait_until(
+    what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 10.0
+) -> T:
+    """Poll `probe` until `ok(value)`; on timeout fail naming what was last seen."""
+    deadline = time.monotonic() + timeout_s
+    tick = threading.Event()
+    while True:
+        value = probe()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout_s}s waiting for {what}; last: {value!r}"
+            )
+        tick.wait(0.01)
+
+
+@dataclass
+class FakeRegistry:
+    """Records `/registry/*` calls; serves `plugins` per workspace."""
+
+    url: str = ""
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    plugins: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, kind: str, workspace_id: str) -> list[Any]:
+        key = "id" if kind == "register" else "workspace_id"
+        with self.lock:
+            return [b for _, p, b in self.calls if p.endswith(kind) and b.get(key) == workspace_id]
+
+
+@pytest.fixture(scope="session")
+def fake_registry() -> Iterator[FakeRegistry]:
+    registry = FakeRegistry()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # /registry/workspaces/<id>/plugins
+            with registry.lock:
+                registry.calls.append(("GET", self.path, {}))
+            workspace_id = self.path.split("/")[-2]
+            self._answer(registry.plugins.get(workspace_id, []))
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)))
+            with registry.lock:
+                registry.calls.append(("POST", self.path, body))
+            self._answer({"status": "ok"})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    registry.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield registry
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def aws_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The AWS endpoint and fleet (no platform), one per test worker."""
+    from reference.config import StackConfig
+    from reference.stack import Stack
+
+    config = StackConfig(state_dir=tmp_path_factory.mktemp("stack"), heartbeat_s=0.05)
+    stack = Stack(config, with_platform=False).start()
+    yield stack
+    stack.stop()
+
+
+def aws_client(stack: Any, service: str) -> Any:
+    import boto3
+
+    cfg = stack.config
+    return boto3.client(
+        service,
+        endpoint_url=cfg.aws_endpoint_url,
+        region_name=cfg.region,
+        aws_access_key_id=cfg.aws_access_key_id,
+        aws_secret_access_key=cfg.aws_secret_access_key,
+    )
+
+
+@dataclass
+class Workspaces:
+    """Provisions workspaces exactly as docs/contract.md says the control plane does."""
+
+    stack: Any
+    registry: FakeRegistry
+    instances: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ec2 = aws_client(self.stack, "ec2")
+        self.sm = aws_client(self.stack, "secretsmanager")
+        self.ssm = aws_client(self.stack, "ssm")
+
+    wait_until = staticmethod(wait_until)
+
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def put_config(self, workspace_id: str, files: dict[str, str]) -> str:
+        name = f"molecule/workspace/{workspace_id}/config"
+        body = json.dumps({"config_files": files})
+        try:
+            self.sm.create_secret(Name=name, SecretString=body)
+        except self.sm.exceptions.ResourceExistsException:
+            self.sm.put_secret_value(SecretId=name, SecretString=body)
+        return name
+
+    def new_volume(self, workspace_id: str) -> str:
+        return str(
+            self.ec2.create_volume(
+                Size=1,
+                AvailabilityZone=f"{self.stack.config.region}a",
+                TagSpecifications=[
+                    {
+                        "ResourceType": "volume",
+                        "Tags": [
+                            {"Key": "WorkspaceId", "Value": workspace_id},
+                            {"Key": "Role", "Value": "workspace-data"},
+                        ],
+                    }
+                ],
+            )["VolumeId"]
+        )
+
+    def launch(
+        self, workspace_id: str, volume_id: str, attach: bool = True, generation: int = 1
+    ) -> str:
+        user_data = {
+            "workspace_id": workspace_id,
+            "secret_id": f"molecule/workspace/{workspace_id}/config",
+            "platform_url": self.registry.url,
+            "workspace_token": "tok-" + workspace_id[:8],
+            "backend": "saas",
+            "env": {},
+        }
+        tags = {
+            "Role": "workspace",
+            "WorkspaceId": workspace_id,
+            "Name": f"ws-{workspace_id[:12]}",
+            "Generation": str(generation),
+            "DataVolumeId": volume_id,
+            "Backend": "saas",
+        }
+        answer = self.ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=1,
+            MaxCount=1,
+            UserData=json.dumps(user_data),
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                }
+            ],
+        )
+        instance_id = str(answer["Instances"][0]["InstanceId"])
+        self.instances.append(instance_id)
+        if attach:
+            self.ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf")
+        return instance_id
+
+    def terminate(self, instance_id: str) -> None:
+        self.ec2.terminate_instances(InstanceIds=[instance_id])
+
+    def ping(self, instance_id: str) -> str:
+        found = self.ssm.describe_instance_information(
+            Filters=[{"Key": "InstanceIds", "Values": [instance_id]}]
+        )["InstanceInformationList"]
+        return str(found[0]["PingStatus"]) if found else "NotRegistered"
+
+    def wait_online(self, instance_id: str) -> None:
+        wait_until(f"{instance_id} Online", lambda: self.ping(instance_id), lambda s: s == "Online")
+
+    def run(
+        self, instance_id: str, script: str, timeout_s: int = 20, **params: Any
+    ) -> dict[str, Any]:
+        """Run a script over SSM and return the final GetCommandInvocation answer."""
+        parameters = {"commands": [script], "executionTimeout": [str(timeout_s)]}
+        parameters.update({k: [v] for k, v in params.items()})
+        command_id = self.ssm.send_command(
+            InstanceIds=[instance_id], DocumentName="AWS-RunShellScript", Parameters=parameters
+        )["Command"]["CommandId"]
+        return self.wait_command(command_id, instance_id, timeout_s + 10)
+
+    def invocation(self, command_id: str, instance_id: str) -> dict[str, Any]:
+        try:
+            return dict(
+                self.ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
+            )
+        except self.ssm.exceptions.InvocationDoesNotExist:
+            return {"Status": "InvocationDoesNotExist"}
+
+    def wait_command(self, command_id: str, instance_id: str, timeout_s: float) -> dict[str, Any]:
+        return wait_until(
+            f"command {command_id} to finish",
+            lambda: self.invocation(command_id, instance_id),
+            lambda inv: inv["Status"] in ("Success", "Failed", "TimedOut", "Cancelled"),
+            timeout_s,
+        )
+
+    def volume_dir(self, volume_id: str) -> Path:
+        return Path(self.stack.config.volumes_dir) / volume_id
+
+
+@pytest.fixture
+def workspaces(aws_stack: Any, fake_registry: FakeRegistry) -> Iterator[Workspaces]:
+    spaces = Workspaces(aws_stack, fake_registry)
+    yield spaces
+    if spaces.instances:
+        spaces.ec2.terminate_instances(InstanceIds=spaces.instances)

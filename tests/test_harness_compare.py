@@ -32,7 +32,8 @@ def test_historical_bug_headline_says_stub_and_prompts_missing() -> None:
 
 
 def test_headline_for_partial_and_extra_template_files() -> None:
-    want = manifest_of_bytes("/configs", {"config.yaml": b"a", "prompts/a": b"1", "prompts/b": b"2"})
+    owned = {"config.yaml": b"a", "prompts/a": b"1", "prompts/b": b"2"}
+    want = manifest_of_bytes("/configs", owned)
     got = manifest_of_bytes(
         "/configs", {"config.yaml": b"a", "prompts/a": b"changed", "prompts/old": b"x"}
     )

@@ -20,7 +20,7 @@ def box(tmp_path: Path) -> tuple[FakeSsm, SsmHost]:
 
 
 def test_manifest_matches_local_computation_including_odd_names(tmp_path: Path) -> None:
-    ssm, host = box(tmp_path)
+    _, host = box(tmp_path)
     configs = tmp_path / "box" / "configs"
     (configs / "prompts" / "deep" / "er").mkdir(parents=True)
     (configs / "config.yaml").write_text("name: x\n")
@@ -101,7 +101,7 @@ def test_files_round_trip_in_chunks_and_odd_bytes(tmp_path: Path) -> None:
     big = bytes(range(256)) * 300  # 76,800 bytes, binary, several chunks each way
     files = {
         "a/b/c.bin": big,
-        "quote's \"file\" $HOME.txt": b"$(rm -rf /) `x` 'y'\n",
+        'quote\'s "file" $HOME.txt': b"$(rm -rf /) `x` 'y'\n",
         "empty": b"",
     }
     write_files(host, "/workspace", files)

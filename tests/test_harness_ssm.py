@@ -1,4 +1,4 @@
-"""SsmHost: "not yet" states, exit code apart from status, PingStatus first, errors that say what."""
+"""SsmHost: "not yet" states, exit code apart from status, PingStatus first, clear errors."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from e2e.harness.ssm import BoxGone, SsmError, SsmHost
 
 
 def host(ssm: FakeSsm, **kw: float) -> SsmHost:
-    return SsmHost(ssm, ssm.instance_id, poll_s=0.001, command_timeout_s=2, online_timeout_s=2, **kw)
+    return SsmHost(
+        ssm, ssm.instance_id, poll_s=0.001, command_timeout_s=2, online_timeout_s=2, **kw
+    )
 
 
 def test_not_yet_states_are_waited_through(tmp_path: Path) -> None:
-    ssm = FakeSsm(
-        tmp_path, not_yet=["InvocationDoesNotExist", "Pending", "InProgress", "Delayed", "InProgress"]
-    )
+    not_yet = ["InvocationDoesNotExist", "Pending", "InProgress", "Delayed", "InProgress"]
+    ssm = FakeSsm(tmp_path, not_yet=not_yet)
     result = host(ssm).run("echo ok")
     assert result.ok and result.stdout == "ok\n"
     assert ssm.polls["cmd-1"] == 6

@@ -19,6 +19,33 @@ _BOTO_CONFIG = Config(
 )
 
 
+# One session for the process: building a client loads service models, which a session caches
+# (seconds saved per app build). Sessions are not thread-safe, hence the lock.
+_SESSION_LOCK = threading.Lock()
+_SESSION: boto3.session.Session | None = None
+_CLIENTS: dict[tuple[str, ...], Any] = {}
+
+
+def make_client(service: str, config: StackConfig) -> Any:
+    """A client per (service, endpoint, region, key); botocore clients are thread-safe."""
+    global _SESSION
+    key = (service, config.aws_endpoint_url, config.region, config.aws_access_key_id)
+    with _SESSION_LOCK:
+        if key in _CLIENTS:
+            return _CLIENTS[key]
+        if _SESSION is None:
+            _SESSION = boto3.session.Session()
+        client = _CLIENTS[key] = _SESSION.client(
+            service,
+            endpoint_url=config.aws_endpoint_url or None,
+            region_name=config.region,
+            aws_access_key_id=config.aws_access_key_id,
+            aws_secret_access_key=config.aws_secret_access_key,
+            config=_BOTO_CONFIG,
+        )
+        return client
+
+
 class AwsClients:
     """Lazily built, shared clients (botocore clients are thread-safe; building one is not)."""
 
@@ -31,16 +58,7 @@ class AwsClients:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                cfg = self._config
-                session = boto3.session.Session()
-                client = session.client(
-                    service,
-                    endpoint_url=cfg.aws_endpoint_url or None,
-                    region_name=cfg.region,
-                    aws_access_key_id=cfg.aws_access_key_id,
-                    aws_secret_access_key=cfg.aws_secret_access_key,
-                    config=_BOTO_CONFIG,
-                )
+                client = make_client(service, self._config)
                 self._clients[service] = client
             return client
 

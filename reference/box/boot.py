@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reference.box import layout
-from reference.box.delivery import DeliveryError, deliver, write_plugin
+from reference.box.delivery import DeliveryError, deliver, ensure_config, write_plugin
 from reference.box.registry import Registry, RegistryError
 
 
@@ -80,17 +80,22 @@ def boot(instance: dict[str, Any], user_data: dict[str, Any], registry: Registry
         time.sleep(float(instance["boot_delay_s"]))
     if instance.get("volume_error"):
         raise BootError(instance["volume_error"])
-    secret_id = user_data.get("secret_id") or f"molecule/workspace/{workspace_id}/config"
-    files = fetch_config_files(instance, secret_id)
     configs = Path(layout.CONFIGS_DIR)
-    try:
-        report = deliver(configs, files)
-    except DeliveryError as exc:
-        raise BootError(f"config set from {secret_id} rejected: {exc}") from exc
-    log(
-        f"delivered {len(report.written)} files, removed {report.removed}, "
-        f"stub={report.stub_written}"
-    )
+    if "secret_id" in user_data and user_data["secret_id"] is None:
+        # Docker-mode restart: /configs persists and nothing is re-delivered, on purpose.
+        stub = ensure_config(configs)
+        log(f"no config secret in user-data: /configs kept as is, stub={stub}")
+    else:
+        secret_id = user_data.get("secret_id") or f"molecule/workspace/{workspace_id}/config"
+        files = fetch_config_files(instance, secret_id)
+        try:
+            report = deliver(configs, files)
+        except DeliveryError as exc:
+            raise BootError(f"config set from {secret_id} rejected: {exc}") from exc
+        log(
+            f"delivered {len(report.written)} files, removed {report.removed}, "
+            f"stub={report.stub_written}"
+        )
     try:
         plugins = registry.plugins(workspace_id) or []
     except RegistryError as exc:

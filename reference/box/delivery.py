@@ -110,10 +110,16 @@ def deliver(root: Path, files: dict[str, str]) -> DeliveryReport:
             (root / rel).unlink()
             report.removed.append(rel)
     _prune_empty_dirs(root / "prompts")
-    if not (root / "config.yaml").exists():
-        write_atomic(root / "config.yaml", STUB_CONFIG)
-        report.stub_written = True
+    report.stub_written = ensure_config(root)
     return report
+
+
+def ensure_config(root: Path) -> bool:
+    """Write the built-in stub when no config.yaml is left; True if it did."""
+    if (root / "config.yaml").exists() or (root / "config.yaml").is_symlink():
+        return False
+    write_atomic(root / "config.yaml", STUB_CONFIG)
+    return True
 
 
 def _prune_empty_dirs(top: Path) -> None:

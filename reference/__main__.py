@@ -1,0 +1,87 @@
+"""`python -m reference serve`: run the whole reference stack until SIGINT/SIGTERM.
+
+With `--json` the first stdout line is one JSON object with the URLs and credentials
+(docs/contract.md); otherwise a human-readable summary. Shutdown stops the platform, kills and
+reaps every box, then closes the AWS endpoint: no process is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m reference")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the reference stack on loopback")
+    serve.add_argument("--json", action="store_true", help="print one JSON line with URLs")
+    serve.add_argument("--state-dir", type=Path, help="where boxes, volumes and the DB live")
+    serve.add_argument("--faults", help="comma list of fault switches (REFERENCE_FAULTS)")
+    serve.add_argument("--backend", choices=("saas", "docker"), help="REFERENCE_BACKEND")
+    serve.add_argument("--no-platform", action="store_true", help="AWS endpoint and fleet only")
+    serve.add_argument("--log-level", default=os.environ.get("REFERENCE_LOG_LEVEL", "WARNING"))
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    from reference.config import StackConfig
+    from reference.stack import Stack
+
+    env = dict(os.environ)
+    if args.state_dir is not None:
+        env["REFERENCE_STATE_DIR"] = str(args.state_dir)
+    if args.faults is not None:
+        env["REFERENCE_FAULTS"] = args.faults
+    if args.backend is not None:
+        env["REFERENCE_BACKEND"] = args.backend
+    try:
+        config = StackConfig.from_env(env)
+    except ValueError as exc:
+        print(f"reference: {exc}", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+    stack = Stack(config, with_platform=not args.no_platform)
+    try:
+        stack.start()
+        info = stack.describe()
+        if args.json:
+            print(json.dumps(info), flush=True)
+        else:
+            print("reference stack running (Ctrl-C stops it)")
+            for key, value in info.items():
+                print(f"  {key}: {value}")
+            sys.stdout.flush()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        stack.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        return serve(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Boot delivery rules (DESIGN §5) on a plain directory standing in for a box's /configs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from reference.box.agent import ConfigError, build_card, parse_config
+from reference.box.delivery import (
+    STUB_CONFIG,
+    DeliveryError,
+    deliver,
+    ensure_config,
+    write_plugin,
+)
+
+TEMPLATE = {
+    "config.yaml": "name: seo-agent\nrole: SEO\nprompt_files:\n  - prompts/system.md\n",
+    "prompts/system.md": "You are an SEO agent.\n",
+    "prompts/playbooks/audit.md": "# audit\n",
+}
+USER_FILES = {
+    "CLAUDE.md": "user notes\n",
+    "MEMORY.md": "remember\n",
+    ".claude/settings.json": "{}\n",
+    "plugins/seo-all/plugin.yaml": "name: seo-all\n",
+}
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    found = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath) / name
+            found[str(path.relative_to(root))] = path.read_bytes()
+    return found
+
+
+def seed(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_delivers_every_file_byte_for_byte(tmp_path: Path) -> None:
+    report = deliver(tmp_path, TEMPLATE)
+    assert tree(tmp_path) == {rel: text.encode() for rel, text in TEMPLATE.items()}
+    assert sorted(report.written) == sorted(TEMPLATE)
+    assert not report.stub_written
+
+
+def test_replaces_changed_template_files_and_keeps_user_files(tmp_path: Path) -> None:
+    seed(tmp_path, USER_FILES)
+    seed(tmp_path, {"config.yaml": "name: old\n", "prompts/system.md": "old prompt\n"})
+    deliver(tmp_path, TEMPLATE)
+    expected = {rel: text.encode() for rel, text in {**USER_FILES, **TEMPLATE}.items()}
+    assert tree(tmp_path) == expected
+
+
+def test_removes_template_owned_files_the_set_lacks_but_nothing_else(tmp_path: Path) -> None:
+    seed(tmp_path, USER_FILES)
+    seed(tmp_path, {"prompts/retired.md": "gone\n", "prompts/old/deep.md": "gone\n"})
+    seed(tmp_path, {"notes/prompts/keep.md": "not template-owned\n", "prompts.md": "keep\n"})
+    report = deliver(tmp_path, TEMPLATE)
+    assert sorted(report.removed) == ["prompts/old/deep.md", "prompts/retired.md"]
+    assert not (tmp_path / "prompts/old").exists()  # emptied template-owned dir pruned
+    assert (tmp_path / "notes/prompts/keep.md").read_text() == "not template-owned\n"
+    assert (tmp_path / "prompts.md").read_text() == "keep\n"
+    for rel, text in USER_FILES.items():
+        assert (tmp_path / rel).read_text() == text
+
+
+def test_writes_the_218_byte_stub_when_no_config_arrives(tmp_path: Path) -> None:
+    seed(tmp_path, {"config.yaml": "name: from-last-time\n"})
+    report = deliver(tmp_path, {"prompts/system.md": "x"})
+    assert report.stub_written
+    assert (tmp_path / "config.yaml").read_bytes() == STUB_CONFIG
+    assert len(STUB_CONFIG) == 218
+    assert parse_config(STUB_CONFIG.decode())["prompt_files"] == []
+
+
+def test_ensure_config_leaves_an_existing_config_alone(tmp_path: Path) -> None:
+    seed(tmp_path, {"config.yaml": "name: mine\n"})
+    assert ensure_config(tmp_path) is False
+    assert (tmp_path / "config.yaml").read_text() == "name: mine\n"
+
+
+@pytest.mark.parametrize(
+    "bad", ["/etc/passwd", "../escape.md", "prompts/../../x", "prompts//x", "./config.yaml", ""]
+)
+def test_refuses_unsafe_paths_and_writes_nothing(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(DeliveryError, match="refusing"):
+        deliver(tmp_path, {"config.yaml": "name: a\n", bad: "evil"})
+    assert tree(tmp_path) == {}
+
+
+def test_refuses_to_write_through_a_symlink(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "configs"
+    root.mkdir()
+    (root / "prompts").symlink_to(outside)
+    with pytest.raises(DeliveryError, match="not a plain directory"):
+        deliver(root, TEMPLATE)
+    assert list(outside.iterdir()) == []
+
+
+def test_leaves_no_temporary_files(tmp_path: Path) -> None:
+    deliver(tmp_path, TEMPLATE)
+    deliver(tmp_path, {**TEMPLATE, "prompts/system.md": "changed\n"})
+    assert not [p for p in tmp_path.rglob(".*delivery-*")]
+
+
+def test_writes_plugins_under_their_own_directory(tmp_path: Path) -> None:
+    written = write_plugin(tmp_path, "seo-all", {"plugin.yaml": "a", "rules/x.md": "b"})
+    assert written == ["plugins/seo-all/plugin.yaml", "plugins/seo-all/rules/x.md"]
+    assert (tmp_path / "plugins/seo-all/rules/x.md").read_text() == "b"
+    with pytest.raises(DeliveryError):
+        write_plugin(tmp_path, "../evil", {"x": "y"})
+
+
+def test_agent_card_names_role_and_prompt_digests(tmp_path: Path) -> None:
+    deliver(tmp_path, TEMPLATE)
+    card = build_card(tmp_path)
+    assert card["name"] == "seo-agent"
+    assert card["role"] == "SEO"
+    digest = hashlib.sha256(TEMPLATE["prompts/system.md"].encode()).hexdigest()
+    assert card["prompts"] == {"prompts/system.md": digest}
+    assert "missing_prompts" not in card
+
+
+def test_agent_card_lists_missing_prompt_files(tmp_path: Path) -> None:
+    deliver(tmp_path, {"config.yaml": TEMPLATE["config.yaml"]})
+    assert build_card(tmp_path)["missing_prompts"] == ["prompts/system.md"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("name: [unclosed\n", "not valid YAML"),
+        ("- a list\n", "must be a mapping"),
+        ("role: no name\n", "'name' must be a non-empty string"),
+        ("name: a\nprompt_files: prompts/x.md\n", "'prompt_files' must be a list"),
+        ("name: a\nprompt_files: [../../etc/shadow]\n", "absolute or traversing"),
+    ],
+)
+def test_invalid_config_gives_a_clear_reason(text: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        parse_config(text)

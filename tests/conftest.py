@@ -245,3 +245,9 @@ def workspaces(aws_stack: Any, fake_registry: FakeRegistry) -> Iterator[Workspac
     yield spaces
     if spaces.instances:
         spaces.ec2.terminate_instances(InstanceIds=spaces.instances)
+
+
+@pytest.fixture(scope="session")
+def make_workspaces(aws_stack: Any, fake_registry: FakeRegistry) -> Callable[[], Workspaces]:
+    """For module-scoped fixtures: `make_workspaces()` gives a fresh `Workspaces` helper."""
+    return lambda: Workspaces(aws_stack, fake_registry)

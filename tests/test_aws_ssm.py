@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import FakeRegistry, Workspaces
-
 CONFIG = {"config.yaml": "name: ssm-test\nrole: tester\n"}
 
 
 @pytest.fixture(scope="module")
-def box(aws_stack: Any, fake_registry: FakeRegistry) -> Iterator[tuple[Workspaces, str]]:
-    spaces = Workspaces(aws_stack, fake_registry)
+def box(make_workspaces: Callable[[], Any]) -> Iterator[tuple[Any, str]]:
+    spaces = make_workspaces()
     workspace_id = spaces.new_id()
     spaces.put_config(workspace_id, CONFIG)
     instance_id = spaces.launch(workspace_id, spaces.new_volume(workspace_id))
@@ -23,7 +21,7 @@ def box(aws_stack: Any, fake_registry: FakeRegistry) -> Iterator[tuple[Workspace
     spaces.terminate(instance_id)
 
 
-def send(spaces: Workspaces, instance_id: str, *commands: str, **params: str) -> str:
+def send(spaces: Any, instance_id: str, *commands: str, **params: str) -> str:
     parameters = {"commands": list(commands), **{k: [v] for k, v in params.items()}}
     return str(
         spaces.ssm.send_command(
@@ -32,13 +30,13 @@ def send(spaces: Workspaces, instance_id: str, *commands: str, **params: str) ->
     )
 
 
-def run(spaces: Workspaces, instance_id: str, *commands: str, **params: str) -> dict[str, Any]:
+def run(spaces: Any, instance_id: str, *commands: str, **params: str) -> dict[str, Any]:
     spaces.wait_online(instance_id)
     command_id = send(spaces, instance_id, *commands, **params)
     return spaces.wait_command(command_id, instance_id, 30)
 
 
-def test_status_goes_pending_in_progress_success_in_order(box: tuple[Workspaces, str]) -> None:
+def test_status_goes_pending_in_progress_success_in_order(box: tuple[Any, str]) -> None:
     spaces, iid = box
     spaces.wait_online(iid)
     command_id = send(spaces, iid, "sleep 0.4", "echo finished")
@@ -57,7 +55,7 @@ def test_status_goes_pending_in_progress_success_in_order(box: tuple[Workspaces,
     assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen), seen
 
 
-def test_commands_run_in_order_in_one_shell_with_exit_code(box: tuple[Workspaces, str]) -> None:
+def test_commands_run_in_order_in_one_shell_with_exit_code(box: tuple[Any, str]) -> None:
     spaces, iid = box
     ok = run(
         spaces, iid, "cd /tmp", "GREETING=hello", 'echo "$GREETING from $(pwd)"', "echo oops >&2"
@@ -70,7 +68,7 @@ def test_commands_run_in_order_in_one_shell_with_exit_code(box: tuple[Workspaces
     assert failed["StandardOutputContent"] == "partial\n"
 
 
-def test_working_directory_is_honoured(box: tuple[Workspaces, str]) -> None:
+def test_working_directory_is_honoured(box: tuple[Any, str]) -> None:
     spaces, iid = box
     assert run(spaces, iid, "pwd", workingDirectory="/configs")["StandardOutputContent"] == (
         "/configs\n"
@@ -81,7 +79,7 @@ def test_working_directory_is_honoured(box: tuple[Workspaces, str]) -> None:
 
 
 def test_output_is_capped_at_24000_characters_and_never_held_whole(
-    box: tuple[Workspaces, str],
+    box: tuple[Any, str],
 ) -> None:
     spaces, iid = box
     multibyte = run(spaces, iid, "yes é | tr -d '\\n' | head -c 100000")
@@ -95,7 +93,7 @@ def test_output_is_capped_at_24000_characters_and_never_held_whole(
     assert peak_kib < 80_000, peak["StandardOutputContent"]
 
 
-def test_hanging_command_is_killed_at_execution_timeout(box: tuple[Workspaces, str]) -> None:
+def test_hanging_command_is_killed_at_execution_timeout(box: tuple[Any, str]) -> None:
     spaces, iid = box
     timed_out = run(spaces, iid, "echo started", "sleep 300.5", executionTimeout="1")
     assert (timed_out["Status"], timed_out["StatusDetails"], timed_out["ResponseCode"]) == (
@@ -107,14 +105,14 @@ def test_hanging_command_is_killed_at_execution_timeout(box: tuple[Workspaces, s
     assert survivors["StandardOutputContent"] == "none\n"
 
 
-def test_background_processes_outlive_their_command(box: tuple[Workspaces, str]) -> None:
+def test_background_processes_outlive_their_command(box: tuple[Any, str]) -> None:
     spaces, iid = box
     run(spaces, iid, "nohup sleep 301.5 >/dev/null 2>&1 &")
     alive = run(spaces, iid, "pgrep -f 'sleep 30[1].5' >/dev/null && echo alive")
     assert alive["StandardOutputContent"] == "alive\n"
 
 
-def test_list_and_describe(box: tuple[Workspaces, str]) -> None:
+def test_list_and_describe(box: tuple[Any, str]) -> None:
     spaces, iid = box
     done = run(spaces, iid, "echo listed")
     listed = spaces.ssm.list_command_invocations(
@@ -135,7 +133,7 @@ def test_list_and_describe(box: tuple[Workspaces, str]) -> None:
     ]
 
 
-def test_unknown_instance_is_refused_before_anything_runs(box: tuple[Workspaces, str]) -> None:
+def test_unknown_instance_is_refused_before_anything_runs(box: tuple[Any, str]) -> None:
     spaces, _ = box
     with pytest.raises(ClientError) as caught:
         send(spaces, "i-0123456789abcdef0", "echo never")
@@ -147,7 +145,7 @@ def test_unknown_instance_is_refused_before_anything_runs(box: tuple[Workspaces,
 
 
 def test_terminated_instance_loses_ping_and_everything_in_it_dies(
-    workspaces: Workspaces,
+    workspaces: Any,
 ) -> None:
     workspace_id = workspaces.new_id()
     workspaces.put_config(workspace_id, CONFIG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -156,5 +157,5 @@ def test_throttle_never_hits_the_same_request_twice_in_a_row() -> None:
     throttle = Throttle(enabled=True, every=2)
     outcomes = [throttle.should_throttle(b"same") for _ in range(6)]
     assert outcomes.count(True) == 1
-    assert not any(a and b for a, b in zip(outcomes, outcomes[1:], strict=False))
+    assert not any(a and b for a, b in itertools.pairwise(outcomes))
     assert not Throttle(enabled=False).should_throttle(b"x")

@@ -160,7 +160,12 @@ class Workspaces:
         )
 
     def launch(
-        self, workspace_id: str, volume_id: str, attach: bool = True, generation: int = 1
+        self,
+        workspace_id: str,
+        volume_id: str,
+        attach: bool = True,
+        generation: int = 1,
+        **user_data_overrides: Any,
     ) -> str:
         user_data = {
             "workspace_id": workspace_id,
@@ -169,6 +174,7 @@ class Workspaces:
             "workspace_token": "tok-" + workspace_id[:8],
             "backend": "saas",
             "env": {},
+            **user_data_overrides,
         }
         tags = {
             "Role": "workspace",

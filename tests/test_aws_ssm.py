@@ -88,7 +88,11 @@ def test_output_is_capped_at_24000_characters_and_never_held_whole(
     assert huge["StandardOutputContent"] == "x" * 24_000
     assert huge["StandardErrorContent"] == "done\n"
     # The supervisor streamed 300 MB through a capped buffer: its peak memory stayed small.
-    peak = run(spaces, iid, "grep VmHWM /proc/$(pgrep -f 'reference[.]box[.]supervisor')/status")
+    peak = run(
+        spaces,
+        iid,
+        "grep VmHWM /proc/$(pgrep -f '^/usr/bin/python3 -m reference[.]box[.]supervisor')/status",
+    )
     peak_kib = int(peak["StandardOutputContent"].split()[1])
     assert peak_kib < 80_000, peak["StandardOutputContent"]
 

@@ -1,0 +1,105 @@
+"""A box sees only its own files, cannot write the host's, and cannot see other boxes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference.fleet.sandbox import BoxDirs, bwrap_argv, supervisor_command
+
+REPO = Path(__file__).resolve().parent.parent
+# What a box's `/` holds: the read-only OS, our code, its volume, and its own empty dirs.
+BOX_ROOT_ENTRIES = {
+    "bin", "configs", "dev", "etc", "home", "lib", "lib64", "opt", "proc", "root", "run",
+    "sbin", "tmp", "usr", "var", "workspace", "newdir",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def two_boxes(make_workspaces: Callable[[], Any]) -> Iterator[tuple[Any, list[str], list[str]]]:
+    spaces = make_workspaces()
+    ids, volumes = [], []
+    for _ in range(2):
+        ws = spaces.new_id()
+        spaces.put_config(ws, {"config.yaml": f"name: {ws}\n"})
+        volumes.append(spaces.new_volume(ws))
+        ids.append(spaces.launch(ws, volumes[-1]))
+    for iid in ids:
+        spaces.wait_online(iid)
+    yield spaces, ids, volumes
+    spaces.ec2.terminate_instances(InstanceIds=ids)
+
+
+def sh(spaces: Any, iid: str, script: str) -> dict[str, Any]:
+    return dict(spaces.run(iid, script))
+
+
+def test_host_files_are_invisible(two_boxes: tuple[Any, list[str], list[str]]) -> None:
+    spaces, (iid, _), _ = two_boxes
+    top = sh(spaces, iid, "ls -A /")["StandardOutputContent"].split()
+    assert set(top) <= BOX_ROOT_ENTRIES, set(top) - BOX_ROOT_ENTRIES
+    out = sh(spaces, iid, f"ls {REPO} /container_info.json 2>&1; cat /etc/passwd")
+    assert out["StandardOutputContent"].count("No such file or directory") == 2, out
+    assert out["StandardOutputContent"].endswith(
+        "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    )
+
+
+def test_read_only_paths_stay_untouched(two_boxes: tuple[Any, list[str], list[str]]) -> None:
+    spaces, (iid, _), _ = two_boxes
+    targets = [
+        "/usr/box-was-here",
+        "/opt/molecule/reference/box/box-was-here",
+        "/opt/molecule-site/box-was-here",
+        "/run/molecule/box-was-here",
+    ]
+    out = sh(spaces, iid, " ; ".join(f"touch {t} 2>&1 || echo refused {t}" for t in targets))
+    for target in targets:
+        assert f"refused {target}" in out["StandardOutputContent"], out
+    assert not (REPO / "reference/box/box-was-here").exists()
+    assert not Path("/usr/box-was-here").exists()
+
+
+def test_no_capabilities_and_no_host_processes(two_boxes: tuple[Any, list[str], list[str]]) -> None:
+    spaces, (iid, _), _ = two_boxes
+    out = sh(spaces, iid, "grep CapEff /proc/self/status; ps -e -o comm=")["StandardOutputContent"]
+    assert "CapEff:\t0000000000000000" in out
+    assert "pytest" not in out and "systemd" not in out
+
+
+def test_writes_land_in_the_boxs_own_directories(
+    two_boxes: tuple[Any, list[str], list[str]], aws_stack: Any
+) -> None:
+    spaces, (iid, _), (volume, _) = two_boxes
+    sh(
+        spaces,
+        iid,
+        "mkdir -p /newdir && echo a > /newdir/f && echo b > /tmp/f && echo c > /workspace/f"
+        " && echo d > /configs/f",
+    )
+    root = Path(aws_stack.config.state_dir) / "instances" / iid / "root"
+    assert (root / "newdir/f").read_text() == "a\n"
+    assert (root / "tmp/f").read_text() == "b\n"
+    assert (spaces.volume_dir(volume) / "workspace/f").read_text() == "c\n"
+    assert (spaces.volume_dir(volume) / "configs/f").read_text() == "d\n"
+
+
+def test_boxes_do_not_see_each_other(two_boxes: tuple[Any, list[str], list[str]]) -> None:
+    spaces, (first, second), _ = two_boxes
+    sh(spaces, first, "echo first > /tmp/only-first; echo first > /configs/only-first")
+    out = sh(spaces, second, "ls /tmp /configs; ps -e -o args=")["StandardOutputContent"]
+    assert "only-first" not in out
+    assert out.count("reference.box.supervisor") == 2  # bwrap's cmdline and its own
+
+
+def test_sandbox_command_line_keeps_the_isolation_flags(tmp_path: Path) -> None:
+    dirs = BoxDirs(root=tmp_path / "root", volume=None, run=tmp_path / "run")
+    argv = bwrap_argv(dirs, supervisor_command(), tmp_path)
+    for flag in ("--unshare-all", "--die-with-parent", "--clearenv", "--new-session"):
+        assert flag in argv
+    assert argv[argv.index("--cap-drop") + 1] == "ALL"
+    assert ["--bind", str(dirs.root), "/"] == argv[argv.index(str(dirs.root)) - 1 :][:3]
+    assert "/configs" in argv and "--dir" in argv  # no volume: empty, per-instance /configs

@@ -172,8 +172,9 @@ def provision(ctx: GateContext, purpose: str = "gate") -> tuple[Workspace, Expec
     )
     ctx.stats.append(ws.stats)
     started = time.monotonic()
-    ws.wait_stable("online and settled after create", ctx.settings.profile.online_s)
+    ws.wait_stable("online after create", ctx.settings.profile.online_s)
     ws.stats.time("first online", time.monotonic() - started)
+    ws.wait_reconciled(fixture.declared_plugins())
     return ws, Expected(template=fixture)
 
 

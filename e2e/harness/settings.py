@@ -38,6 +38,7 @@ class Profile:
     ssm_online_s: float  # instance running → SSM PingStatus Online
     command_s: float  # one SSM command, send → terminal status
     delete_s: float  # delete → instance gone
+    reconcile_s: float  # first online → declared plugins installed by reconcile (if ever)
     stack_start_s: float  # embedded stack subprocess → first JSON line
     http_timeout_s: float
     log_every_s: float  # waits log at least this often (and on every change)
@@ -54,6 +55,7 @@ PROFILES: dict[str, Profile] = {
         ssm_online_s=20.0,
         command_s=20.0,
         delete_s=20.0,
+        reconcile_s=10.0,
         stack_start_s=60.0,
         http_timeout_s=10.0,
         log_every_s=5.0,
@@ -68,6 +70,7 @@ PROFILES: dict[str, Profile] = {
         ssm_online_s=600.0,
         command_s=120.0,
         delete_s=600.0,
+        reconcile_s=600.0,
         stack_start_s=60.0,
         http_timeout_s=30.0,
         log_every_s=15.0,
@@ -153,6 +156,9 @@ class RunSettings:
     restarts: int = 3
     plugin_source: str = "local://seo-all"
     instance_tag_key: str = "WorkspaceId"
+    # pgrep -f regex for the box's agent (crash test); the brackets keep it from matching the
+    # shell that runs pgrep, whose command line contains the pattern's text
+    agent_pattern: str = "-m reference[.]box[.]agent"
     deadline_s: float = 0.0  # 0: no global deadline
     teardown_reserve_s: float = 20.0
     started_at: float = 0.0  # time.monotonic() at session start
@@ -229,6 +235,7 @@ def load_run_settings(
         restarts=restarts,
         plugin_source=pick("plugin_source", "E2E_PLUGIN_SOURCE", "local://seo-all"),
         instance_tag_key=pick("instance_tag_key", "E2E_INSTANCE_TAG_KEY", "WorkspaceId"),
+        agent_pattern=pick("agent_pattern", "E2E_AGENT_PATTERN", "-m reference[.]box[.]agent"),
         deadline_s=deadline_s,
         teardown_reserve_s=min(60.0, max(5.0, deadline_s * 0.1)) if deadline_s > 0 else 0.0,
         started_at=time.monotonic(),

@@ -18,8 +18,11 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from e2e.harness import report
 from e2e.harness.compare import (
@@ -82,6 +85,15 @@ class TemplateFixture:
     def manifest(self) -> Manifest:
         return manifest_of_bytes(CONFIGS, self.owned)
 
+    def declared_plugins(self) -> list[str]:
+        """`plugins:` of config.yaml — what the platform's reconcile will install."""
+        try:
+            data = yaml.safe_load(self.files.get("config.yaml", b"").decode("utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError):
+            return []
+        plugins = data.get("plugins") if isinstance(data, dict) else None
+        return [str(p) for p in plugins] if isinstance(plugins, list) else []
+
 
 @dataclass
 class Expected:
@@ -123,8 +135,13 @@ class BoxReading:
 
 
 def read_box(ws: Workspace, identity: BoxIdentity) -> BoxReading:
+    """Both manifests, read concurrently (two independent SSM commands)."""
     host = ws.host(identity.instance_id)
-    return BoxReading(identity, read_manifest(host, CONFIGS), read_manifest(host, WORKSPACE))
+    host.wait_online()
+    with ThreadPoolExecutor(2) as pool:
+        configs = pool.submit(read_manifest, host, CONFIGS)
+        workspace = pool.submit(read_manifest, host, WORKSPACE)
+        return BoxReading(identity, configs.result(), workspace.result())
 
 
 # -- deciding -------------------------------------------------------------------------------

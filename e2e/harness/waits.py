@@ -48,6 +48,7 @@ def wait_for(
     describe: Callable[[T], str] = repr,
     abort: Callable[[T], str | None] | None = None,
     log_every_s: float = 5.0,
+    steady_s: float = 2.0,
     transient: tuple[type[BaseException], ...] = (),
     clock: Callable[[], float] = time.monotonic,
     pause: Callable[[float], None] = time.sleep,
@@ -56,7 +57,8 @@ def wait_for(
 
     `transient` exceptions from `observe` count as "not yet" (and are reported if they are the
     last thing seen). `abort(obs)` returning a reason stops the wait early with WaitAborted.
-    The interval grows gently from `poll_s` to at most 4 x `poll_s` so long waits stay cheap.
+    Polls every `poll_s` for the first `steady_s`, then the interval grows gently to at most
+    8 x `poll_s`, so short waits stay responsive and long ones cheap.
     """
     start = clock()
     deadline = start + timeout_s
@@ -96,4 +98,5 @@ def wait_for(
                 last_value,
             )
         pause(min(interval, max(0.0, deadline - now)))
-        interval = min(interval * 1.5, poll_s * 4)
+        if now - start >= steady_s:
+            interval = min(interval * 1.5, poll_s * 8)

@@ -8,6 +8,7 @@ show, never from timing (see `wait_fresh_box`).
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +185,11 @@ class Workspace:
     def observe(self) -> Observation:
         """One look: platform status, the box it names (or EC2 finds), EC2 state, SSM ping."""
         status, instance_id, generation, pending = platform_fields(self.get())
+        if status != "online" or pending:
+            # not a candidate: skip the AWS calls (keeps fast polls cheap for the platform)
+            obs = Observation(status, instance_id, generation, pending)
+            self.last_observation = obs
+            return obs
         running = self.running_instances()
         if instance_id is None and len(running) == 1:
             instance_id = running[0]  # staging: the platform does not name the instance
@@ -302,6 +308,48 @@ class Workspace:
         log.info("%s: fresh box %s after %s", self.name, identity, cause)
         return identity
 
+    def wait_reconciled(self, declared: Sequence[str]) -> bool:
+        """After first online the platform installs the plugins the template declares and
+        restarts (DESIGN §5). Wait for the box that restart produced, so it is the one we
+        verify: only then is the reconcile restart's delivery checked every time, not by luck.
+
+        Bounded by the profile's `reconcile_s`: a platform that never reconciles (or one whose
+        plugins were already installed) is not a failure; the gate goes on, and its bracketed
+        verifications stay correct whenever a late reconcile restart does fire.
+        """
+        if not declared:
+            return True
+        started = time.monotonic()
+        wanted = set(declared)
+
+        def reconciled(obs: Observation) -> bool:
+            if not obs.stable:
+                return False
+            installed = {str(p.get("name")) for p in self.platform.plugins(self.id)}
+            if not wanted <= installed:
+                return False
+            events = self.events()
+            last_install = max(
+                (i for i, e in enumerate(events) if e.get("type") == "PLUGIN_INSTALLED"),
+                default=None,
+            )
+            if last_install is None:
+                return True  # installed without an event: nothing more to wait for
+            after = [e for e in events[last_install:] if e.get("type") in LIFECYCLE]
+            kinds = [e.get("type") for e in after]
+            return "WORKSPACE_RESTARTING" in kinds and kinds[-1] == "WORKSPACE_ONLINE"
+
+        try:
+            self._wait(
+                f"plugin reconcile of {sorted(wanted)}", reconciled, self.profile.reconcile_s
+            )
+        except WaitTimeout as exc:
+            log.warning("%s: no reconcile seen; going on: %s", self.name, str(exc)[:300])
+            return False
+        finally:
+            self.stats.time("reconcile", time.monotonic() - started)
+        return True
+
     def restart_ids(self, marker: Marker) -> list[object]:
         """Ids of restart events announced since the marker (call right after a trigger)."""
         return [
@@ -312,20 +360,44 @@ class Workspace:
 
     # -- triggers ----------------------------------------------------------------------------
 
+    def _ready_marker(self, what: str) -> Marker:
+        """The marker before a trigger; waits for a stable box unless one was just seen."""
+        obs = self.last_observation
+        if obs is None or not obs.stable:
+            self.wait_stable(f"stable before {what}")
+        return self.mark()
+
     def restart(self) -> BoxIdentity:
         """Manual restart, then the fresh box."""
-        self.wait_stable("stable before restart")
-        marker = self.mark()
+        marker = self._ready_marker("restart")
         with report.step(f"restart {self.name} (manual)"):
             self.platform.restart(self.id)
             return self.wait_fresh_box(
                 marker, "manual restart", restart_ids_at_trigger=self.restart_ids(marker)
             )
 
+    def kill_agent(self, pattern: str) -> BoxIdentity:
+        """Kill the box's agent over SSM (SIGKILL, by pid), then wait for crash recovery:
+        offline, an automatic restart, and the fresh box."""
+        marker = self._ready_marker("killing the agent")
+        assert marker.identity is not None
+        host = self.host(marker.identity.instance_id)
+        with report.step(f"kill the agent of {self.name} on {marker.identity}"):
+            script = (
+                f"pids=$(pgrep -f -- {shlex.quote(pattern)} || true)\n"
+                'if [ -z "$pids" ]; then echo "no process matches" >&2; exit 1; fi\n'
+                'for pid in $pids; do kill -KILL "$pid" && echo "killed $pid"; done'
+            )
+            host.run(script)
+            return self.wait_fresh_box(
+                marker,
+                "crash recovery",
+                require_events=("WORKSPACE_OFFLINE", "WORKSPACE_RESTARTING"),
+            )
+
     def install_plugin(self, source: str) -> BoxIdentity:
         """Install a plugin (the platform auto-restarts), then the fresh box."""
-        self.wait_stable("stable before plugin install")
-        marker = self.mark()
+        marker = self._ready_marker("plugin install")
         with report.step(f"install plugin {source} on {self.name}"):
             answer = self.platform.install_plugin(self.id, source)
             log.info("%s: install answered %s", self.name, answer)

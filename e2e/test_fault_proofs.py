@@ -1,0 +1,75 @@
+"""A check that cannot fail is a defect: the gate, unchanged, against reference stacks with
+fault switches. Product faults must make it fail *naming the cause*; benign faults must not
+make it fail. Reference-only (fault switches exist only there): skipped on staging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from e2e.harness.gate import GateContext, run_gate
+from e2e.harness.verify import VerificationFailed
+
+pytestmark = pytest.mark.reference_only
+
+# fault → words the failure must contain (the diagnosis, not just "something differs")
+PRODUCT_FAULTS: dict[str, list[str]] = {
+    "restart-drops-template": [
+        "template: config.yaml is the 218-byte stub; prompts missing (6 of 6)",
+        "config.yaml: differs: expected 692 bytes",
+        "actual 218 bytes",
+        "prompts/system.md: missing (expected 807 bytes",
+    ],
+    "reconcile-drops-template": ["config.yaml is the 218-byte stub; prompts missing (6 of 6)"],
+    "drop-prompts": ["template: prompts missing (6 of 6)"],
+    "no-allowlist": ["user/agent files changed: /configs/CLAUDE.md", "(template default)"],
+    "fresh-volume": ["user/agent files lost: /configs/.claude/settings.local.json"],
+    "plugin-lost": ["plugin seo-all is installed but /configs/plugins/seo-all/ is empty"],
+}
+# The reference box never prunes /configs/plugins (it only writes what it is served) and
+# /configs lives on the persistent volume, so a lost plugin's old files stay: DESIGN §4 as
+# written ("present under /configs/plugins/<name>/") still holds. Reported to the lead; strict,
+# so the day the box prunes unserved plugins this turns red and the xfail must go.
+KNOWN_INVISIBLE = {
+    "plugin-lost": "reference box keeps stale /configs/plugins/<name>/ on the volume",
+}
+BENIGN_FAULTS = ["late-reconcile", "slow-boot", "ssm-delay", "aws-throttle", "platform-5xx"]
+
+
+def _product_param(fault: str) -> object:
+    if fault in KNOWN_INVISIBLE:
+        return pytest.param(
+            fault, marks=pytest.mark.xfail(reason=KNOWN_INVISIBLE[fault], strict=True)
+        )
+    return fault
+
+
+@pytest.mark.parametrize("fault", [_product_param(f) for f in sorted(PRODUCT_FAULTS)])
+def test_gate_fails_on_product_fault_naming_the_cause(
+    fault: str, own_stack: Callable[..., GateContext]
+) -> None:
+    ctx = own_stack({"REFERENCE_FAULTS": fault}, label=f"stack-{fault}")
+    with pytest.raises(VerificationFailed) as info:
+        run_gate(ctx, restarts=1, purpose=fault)
+    message = str(info.value)
+    missing = [words for words in PRODUCT_FAULTS[fault] if words not in message]
+    assert not missing, f"diagnosis lacks {missing}:\n{message}"
+
+
+def test_gate_passes_despite_all_benign_faults_at_once(
+    own_stack: Callable[..., GateContext],
+) -> None:
+    """One stack with every benign fault on: late reconcile, slow boots, SSM invocations first
+    missing then pending, throttled AWS calls, 503s on platform reads. The gate must pass."""
+    ctx = own_stack({"REFERENCE_FAULTS": ",".join(BENIGN_FAULTS)}, label="stack-benign")
+    result = run_gate(ctx, restarts=1, purpose="benign")
+    assert len(result.verifications) == 4
+
+
+def test_reconcile_drop_is_caught_even_when_the_reconcile_fires_late(
+    own_stack: Callable[..., GateContext],
+) -> None:
+    ctx = own_stack({"REFERENCE_FAULTS": "reconcile-drops-template,late-reconcile"})
+    with pytest.raises(VerificationFailed, match="config.yaml is the 218-byte stub"):
+        run_gate(ctx, restarts=0, purpose="late-drop")

@@ -257,3 +257,21 @@ def workspaces(aws_stack: Any, fake_registry: FakeRegistry) -> Iterator[Workspac
 def make_workspaces(aws_stack: Any, fake_registry: FakeRegistry) -> Callable[[], Workspaces]:
     """For module-scoped fixtures: `make_workspaces()` gives a fresh `Workspaces` helper."""
     return lambda: Workspaces(aws_stack, fake_registry)
+
+
+@pytest.fixture
+def workspaces_for(fake_registry: FakeRegistry) -> Iterator[Callable[[Any], Workspaces]]:
+    """`Workspaces` against another stack (e.g. a `reference serve` subprocess)."""
+    made: list[Workspaces] = []
+
+    def _make(stack: Any) -> Workspaces:
+        made.append(Workspaces(stack, fake_registry))
+        return made[-1]
+
+    yield _make
+    for spaces in made:
+        if spaces.instances:
+            try:
+                spaces.ec2.terminate_instances(InstanceIds=spaces.instances)
+            except Exception:  # the stack may already be gone: nothing left to clean
+                pass

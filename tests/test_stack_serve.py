@@ -1,0 +1,186 @@
+"""`python -m reference serve` as a user runs it: faults on, then SIGTERM/SIGKILL/SIGINT.
+
+After shutdown no process that the stack started may remain; every box process carries the
+stack's state dir in its command line (bwrap's binds), which is how we find leftovers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Live (non-zombie) processes whose command line contains `text`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append(f"{entry}: {cmdline[:160]}")
+    return found
+
+
+class Served:
+    """A `reference serve --json` subprocess and what it printed."""
+
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        self.state_dir = tmp_path / "state"
+        self.stderr = open(tmp_path / "serve.stderr", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "reference", "serve", "--json", "--state-dir",
+             str(self.state_dir), *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+        )  # fmt: skip
+        line: list[bytes] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(60)
+        if not line or not line[0]:
+            self.proc.kill()
+            raise AssertionError(f"serve printed no JSON line; stderr: {self.stderr_text()}")
+        self.info = json.loads(line[0])
+
+    def stderr_text(self) -> str:
+        self.stderr.flush()
+        return Path(self.stderr.name).read_text(errors="replace")[-3000:]
+
+    def as_stack(self) -> Any:
+        """What the `Workspaces` helper needs to know about a stack."""
+        return SimpleNamespace(
+            config=SimpleNamespace(
+                aws_endpoint_url=self.info["aws_endpoint_url"],
+                region=self.info["region"],
+                aws_access_key_id=self.info["aws_access_key_id"],
+                aws_secret_access_key=self.info["aws_secret_access_key"],
+                volumes_dir=self.state_dir / "volumes",
+                state_dir=self.state_dir,
+            )
+        )
+
+    def stop(self, sig: int, timeout_s: float = 30) -> int:
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout_s)
+        finally:
+            self.stderr.close()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    started: list[Served] = []
+
+    def _start(*args: str) -> Served:
+        served = Served(tmp_path, *args)
+        started.append(served)
+        return served
+
+    yield _start
+    for served in started:
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.wait()
+
+
+def boot_box(spaces: Any) -> str:
+    ws = spaces.new_id()
+    spaces.put_config(ws, {"config.yaml": "name: serve-test\n"})
+    iid = spaces.launch(ws, spaces.new_volume(ws))
+    spaces.wait_online(iid)
+    return str(iid)
+
+
+def test_benign_faults_then_sigterm_leaves_no_process(
+    serve: Callable[..., Served], workspaces_for: Callable[[Any], Any]
+) -> None:
+    served = serve("--no-platform", "--faults", "ssm-delay,aws-throttle,slow-boot")
+    spaces = workspaces_for(served.as_stack())
+    iid = boot_box(spaces)
+
+    # ssm-delay: not found, then Pending for a while, then the real outcome
+    command_id = spaces.ssm.send_command(
+        InstanceIds=[iid],
+        DocumentName="AWS-RunShellScript",
+        Parameters={"commands": ["nohup sleep 303.5 >/dev/null 2>&1 &", "echo ok"]},
+    )["Command"]["CommandId"]
+    seen: list[str] = []
+
+    def observe() -> str:
+        status = str(spaces.invocation(command_id, iid)["Status"])
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        return status
+
+    spaces.wait_until("Success", observe, lambda s: s in ("Success", "Failed"))
+    assert seen[0] == "InvocationDoesNotExist" and "Pending" in seen and seen[-1] == "Success"
+
+    # aws-throttle: reads are throttled now and then, botocore retries, callers never notice
+    retries = 0
+    for _ in range(6):
+        answer = spaces.ssm.describe_instance_information()
+        retries += answer["ResponseMetadata"]["RetryAttempts"]
+        answer = spaces.ec2.describe_instances(InstanceIds=[iid])
+        retries += answer["ResponseMetadata"]["RetryAttempts"]
+    assert retries >= 1
+
+    # slow-boot: the boot step waited before delivering
+    boot_log = spaces.run(iid, "cat /var/log/molecule-boot.log")["StandardOutputContent"]
+    assert "slow-boot: waiting 1.0s" in boot_log
+
+    assert processes_mentioning(str(served.state_dir))
+    assert served.stop(signal.SIGTERM) == 0, served.stderr_text()
+    spaces.wait_until(
+        "no process of the stack left",
+        lambda: processes_mentioning(str(served.state_dir)) + processes_mentioning("sleep 303.5"),
+        lambda left: not left,
+    )
+
+
+def test_sigkill_of_the_stack_takes_its_boxes_along(
+    serve: Callable[..., Served], workspaces_for: Callable[[Any], Any]
+) -> None:
+    served = serve("--no-platform")
+    spaces = workspaces_for(served.as_stack())
+    iid = boot_box(spaces)
+    spaces.run(iid, "nohup sleep 304.5 >/dev/null 2>&1 &")
+    assert processes_mentioning("sleep 304.5")
+    served.stop(signal.SIGKILL)
+    spaces.wait_until(
+        "boxes gone with their stack",
+        lambda: processes_mentioning(str(served.state_dir)) + processes_mentioning("sleep 304.5"),
+        lambda left: not left,
+    )
+
+
+def test_serve_with_platform_answers_health_and_stops_on_sigint(
+    serve: Callable[..., Served],
+) -> None:
+    import httpx
+
+    served = serve()
+    assert served.info["platform_url"].startswith("http://127.0.0.1:")
+    assert served.info["aws_endpoint_url"].startswith("http://127.0.0.1:")
+    answer = httpx.get(served.info["platform_url"] + "/health", timeout=10)
+    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
+    assert served.stop(signal.SIGINT) == 0, served.stderr_text()

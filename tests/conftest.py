@@ -6,6 +6,7 @@ platform: boxes talk to `FakeRegistry`, a few-line HTTP server that records what
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -271,7 +272,6 @@ def workspaces_for(fake_registry: FakeRegistry) -> Iterator[Callable[[Any], Work
     yield _make
     for spaces in made:
         if spaces.instances:
-            try:
+            # the stack may already be gone: then nothing is left to clean
+            with contextlib.suppress(Exception):
                 spaces.ec2.terminate_instances(InstanceIds=spaces.instances)
-            except Exception:  # the stack may already be gone: nothing left to clean
-                pass

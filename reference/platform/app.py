@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -85,6 +86,9 @@ def build_app(config: StackConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Sync handlers run in anyio's thread pool (40 by default). A register waits for its
+        # workspace's provision job; a burst of those must not starve heartbeats of threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 256
         lifecycle.start()
         try:
             yield

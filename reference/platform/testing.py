@@ -86,11 +86,13 @@ class FakeBox:
         self.crashed = threading.Event()
         self.registered = threading.Event()
         self.error: str | None = None
+        self.http: httpx.Client
         self.thread = threading.Thread(target=self.run, name=f"box-{self.instance_id}", daemon=True)
 
     def run(self) -> None:
         try:
-            self._boot_and_serve()
+            with httpx.Client(timeout=30) as self.http:
+                self._boot_and_serve()
         except Exception as exc:  # recorded for the test's failure message
             self.error = repr(exc)
 
@@ -120,7 +122,7 @@ class FakeBox:
                     os.replace(tmp, target)
             if not (self.configs / "config.yaml").exists():
                 (self.configs / "config.yaml").write_text(STUB_CONFIG, encoding="utf-8")
-            plugins = httpx.get(f"{base}/registry/workspaces/{ws_id}/plugins", headers=headers)
+            plugins = self.http.get(f"{base}/registry/workspaces/{ws_id}/plugins", headers=headers)
             plugins.raise_for_status()
             shutil.rmtree(self.configs / "plugins", ignore_errors=True)
             for plugin in plugins.json():
@@ -131,7 +133,7 @@ class FakeBox:
         if fleet.before_register is not None:
             fleet.before_register(self)
         card = {"name": ws_id, "role": "fake", "prompts": {}}
-        answer = httpx.post(
+        answer = self.http.post(
             f"{base}/registry/register",
             headers=headers,
             json={"id": ws_id, "instance_id": self.instance_id, "url": "", "agent_card": card},
@@ -143,7 +145,7 @@ class FakeBox:
         while not self.stop_event.wait(fleet.config.heartbeat_s):
             if self.crashed.is_set():
                 continue
-            httpx.post(
+            self.http.post(
                 f"{base}/registry/heartbeat",
                 headers=headers,
                 json={"workspace_id": ws_id, "instance_id": self.instance_id},

@@ -8,6 +8,7 @@ when an EC2 call may have changed instances or volumes, and injects benign fault
 from __future__ import annotations
 
 import io
+import json
 import logging
 import threading
 import uuid
@@ -99,8 +100,6 @@ class AwsMiddleware:
         self.on_ec2_change = on_ec2_change
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        import json
-
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if self.ssm.handles(target):
             body = read_body(environ)
@@ -163,8 +162,7 @@ class AwsEndpoint:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.host}:{self._server.port}"
 
     def start(self) -> None:
         self._thread.start()
@@ -199,13 +197,19 @@ def warm(app: Callable[..., Iterable[bytes]], region: str) -> None:
         ),
     ]
     for service, headers, body in calls:
-        headers = dict(headers)
-        headers["Authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/{service}/aws4_request, "
-            "SignedHeaders=host, Signature=0"
-        )
+        signed = {
+            **headers,
+            "Authorization": (
+                f"AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/{service}/aws4_request, "
+                "SignedHeaders=host, Signature=0"
+            ),
+        }
         environ = EnvironBuilder(
-            method="POST", path="/", headers=headers, data=body, base_url="http://127.0.0.1"
+            method="POST",
+            path="/",
+            headers=list(signed.items()),
+            data=body,
+            base_url="http://127.0.0.1",
         ).get_environ()
         for _ in app(environ, lambda *a, **k: None):
             pass

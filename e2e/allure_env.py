@@ -87,14 +87,9 @@ def environment(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _escape(value: str) -> str:
-    """Java .properties escaping for the few characters that would break a line."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("=", "\\=")
-        .replace(":", "\\:")
-    )
+    """Java .properties value escaping: only what would break the line (`=`/`:` are fine in
+    values)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def write_environment(results_dir: Path, block: Mapping[str, str]) -> Path:

@@ -71,5 +71,5 @@ def test_reconcile_drop_is_caught_even_when_the_reconcile_fires_late(
     own_stack: Callable[..., GateContext],
 ) -> None:
     ctx = own_stack({"REFERENCE_FAULTS": "reconcile-drops-template,late-reconcile"})
-    with pytest.raises(VerificationFailed, match="config.yaml is the 218-byte stub"):
+    with pytest.raises(VerificationFailed, match=r"config\.yaml is the 218-byte stub"):
         run_gate(ctx, restarts=0, purpose="late-drop")

@@ -311,7 +311,8 @@ def test_sweeps_planted_stale_workspaces_on_the_embedded_stack(
     """Stale = created before T; the sweep judges ages at T + 30 min with a 30 min threshold,
     so everything planted after T is younger and must stay (no waiting, no clock tricks on the
     stack itself)."""
-    with EmbeddedStack(log_dir=tmp_path / "stack", label="sweep-stack") as target:
+    stack_env = {"REFERENCE_STATE_DIR": str(tmp_path / "state")}
+    with EmbeddedStack(stack_env, log_dir=tmp_path / "stack", label="sweep-stack") as target:
         env = {
             "E2E_PLATFORM_URL": target.platform_url,
             "E2E_ADMIN_TOKEN": target.admin_token,

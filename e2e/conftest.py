@@ -110,8 +110,19 @@ def gate_ctx(stack: StackHandle, settings, cleanup: Cleanup, request: pytest.Fix
 OwnStack = Callable[[Mapping[str, str]], GateContext]
 
 
+@pytest.fixture(scope="session")
+def _stopping_stacks() -> Iterator[list[StackHandle]]:
+    """Own stacks are signalled at their test's end and reaped here, at the session's end."""
+    stopping: list[StackHandle] = []
+    yield stopping
+    for handle in stopping:
+        handle.close()
+
+
 @pytest.fixture
-def own_stack(settings, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+def own_stack(
+    settings, request: pytest.FixtureRequest, _stopping_stacks: list[StackHandle]
+) -> Iterator[Callable[..., Any]]:
     """Start a private reference stack with REFERENCE_* switches (reference-only: skips on
     staging). Returns a GateContext on it; its workspaces are cleaned, then leaks checked,
     then the stack stopped."""
@@ -138,7 +149,8 @@ def own_stack(settings, request: pytest.FixtureRequest) -> Iterator[Callable[...
         except Exception as exc:
             problems.append(f"{type(exc).__name__}: {exc}")
         finally:
-            handle.close()
+            handle.close(wait=False)
+            _stopping_stacks.append(handle)
     if problems:
         pytest.fail("own stack teardown:\n  " + "\n  ".join(problems), pytrace=False)
 

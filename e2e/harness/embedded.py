@@ -121,6 +121,12 @@ class EmbeddedStack:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def terminate(self) -> None:
+        """Ask the stack to stop (SIGTERM) without waiting; `stop()` later reaps it."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         """SIGTERM, bounded wait; then SIGKILL to the stack's own process group."""
         proc = self.proc

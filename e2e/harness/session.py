@@ -59,10 +59,15 @@ class StackHandle:
             self.leaks = list(exc.last) if isinstance(exc.last, list) else [str(exc)]
         return self.leaks
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Close clients and stop the stack; `wait=False` only signals it (reap it later with
+        `close()`), so a test does not spend the stack's shutdown time."""
         self.platform.close()
         if self.stack is not None:
-            self.stack.stop()
+            if wait:
+                self.stack.stop()
+            else:
+                self.stack.terminate()
 
 
 def _clients(target: Target, settings: RunSettings) -> tuple[PlatformClient, AwsClients]:

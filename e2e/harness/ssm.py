@@ -195,6 +195,7 @@ class SsmHost:
                 poll_s=self.poll_s,
                 describe=lambda answer: f"Status={answer.get('Status')}",
                 log_every_s=self.log_every_s,
+                level=logging.DEBUG,  # one per command: INFO would drown the story
             ).value
         except WaitTimeout as exc:
             ping = self._safe_ping()

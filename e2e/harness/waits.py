@@ -49,6 +49,7 @@ def wait_for(
     abort: Callable[[T], str | None] | None = None,
     log_every_s: float = 5.0,
     steady_s: float = 2.0,
+    level: int = logging.INFO,
     transient: tuple[type[BaseException], ...] = (),
     clock: Callable[[], float] = time.monotonic,
     pause: Callable[[float], None] = time.sleep,
@@ -79,7 +80,9 @@ def wait_for(
             last_text = describe(value)
             if done(value):
                 elapsed = clock() - start
-                log.info("%s: done after %.2fs (%d polls): %s", what, elapsed, polls, last_text)
+                log.log(
+                    level, "%s: done after %.2fs (%d polls): %s", what, elapsed, polls, last_text
+                )
                 return Outcome(value, elapsed, polls)
             reason = abort(value) if abort else None
             if reason:
@@ -89,7 +92,7 @@ def wait_for(
                 )
         now = clock()
         if last_text != last_logged_text or now - last_logged_at >= log_every_s:
-            log.info("%s: %.1fs/%.0fs: %s", what, now - start, timeout_s, last_text)
+            log.log(level, "%s: %.1fs/%.0fs: %s", what, now - start, timeout_s, last_text)
             last_logged_text, last_logged_at = last_text, now
         if now >= deadline:
             raise WaitTimeout(

@@ -89,7 +89,8 @@ def test_fresh_box_waits_out_a_coalesced_restart(tmp_path: Path) -> None:
                    emit=[{"type": "WORKSPACE_ONLINE", "payload": {"instance_id": "i-2"}}]),
             {"status": "provisioning", "instance_id": "i-2", "generation": 3,
              "emit": [{"type": "WORKSPACE_RESTARTING", "payload": {"generation": 3}}]},
-            online("i-3", 4, emit=[{"type": "WORKSPACE_ONLINE", "payload": {"instance_id": "i-3"}}]),
+            online("i-3", 4,
+                   emit=[{"type": "WORKSPACE_ONLINE", "payload": {"instance_id": "i-3"}}]),
         ],
     )  # fmt: skip
     world.events.append({"id": 1, **restarting})

@@ -71,10 +71,20 @@ class Ec2Backend:
         self.aws = aws
 
     # -- secrets -----------------------------------------------------------------------------
-    def _stage_secret(self, workspace_id: str, files: dict[str, str]) -> bool:
-        """Write the secret; True when it was created (so a rollback deletes it)."""
+    def _stage_secret(self, workspace_id: str, files: dict[str, str], exists: bool) -> bool:
+        """Write the secret; True when it was created (so a rollback deletes it).
+
+        `exists` is a hint (a re-provision) that saves the failing call of the other order.
+        """
         sid = secret_id_for(workspace_id)
         payload = secret_payload(files)
+        if exists:
+            try:
+                self.aws.secrets.put_secret_value(SecretId=sid, SecretString=payload)
+                return False
+            except ClientError as exc:
+                if _code(exc) != "ResourceNotFoundException":
+                    raise
         try:
             self.aws.secrets.create_secret(
                 Name=sid,
@@ -218,7 +228,9 @@ class Ec2Backend:
         try:
             secret_id: str | None = None
             if self.delivers(files):
-                created_secret = self._stage_secret(req.workspace_id, files or {})
+                created_secret = self._stage_secret(
+                    req.workspace_id, files or {}, exists=req.generation > 1
+                )
                 secret_id = secret_id_for(req.workspace_id)
             volumes = self.workspace_volumes(req.workspace_id)
             if volumes and not faults.is_on(self.config.faults, faults.FRESH_VOLUME):

@@ -8,18 +8,21 @@ fleet; these exist so unit tests of the lifecycle run in milliseconds.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import uvicorn
 from fastapi import FastAPI
@@ -209,29 +212,62 @@ class FakeFleet:
 
 _moto_lock = threading.Lock()
 _moto_url: str | None = None
+_moto_proc: subprocess.Popen[bytes] | None = None
+
+
+def _stop_moto() -> None:
+    if _moto_proc is not None and _moto_proc.poll() is None:
+        _moto_proc.terminate()
+        try:
+            _moto_proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _moto_proc.kill()
+            _moto_proc.wait()
 
 
 def shared_moto_url() -> str:
-    """One moto server per test process (moto's state is process-global anyway), warmed."""
-    global _moto_url
+    """One moto server per test process, in its own process.
+
+    moto's state is process-global: an in-process server would share it with any other
+    in-process stack of the same test worker (whose fleet would then boot our instances).
+    """
+    global _moto_url, _moto_proc
     with _moto_lock:
         if _moto_url is None:
-            from moto.server import ThreadedMotoServer
-
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
-            _moto_url = f"http://{host}:{port}"
-            ec2 = boto3.session.Session().client(
-                "ec2",
-                endpoint_url=_moto_url,
-                region_name="us-east-1",
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
+            port = free_port()
+            _moto_proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
+            atexit.register(_stop_moto)
+            url = f"http://127.0.0.1:{port}"
+            Eventually.wait(
+                lambda: _moto_answers(url),
+                bool,
+                f"moto server on port {port} (pid {_moto_proc.pid}) to answer",
+                timeout_s=30,
+                every_s=0.05,
+            )
+            _moto_url = url
+            ec2 = make_client("ec2", _warm_config(url))
             ec2.describe_volumes()
             ec2.describe_instances()
         return _moto_url
+
+
+def _moto_answers(url: str) -> bool:
+    try:
+        return httpx.get(url + "/moto-api/", timeout=1).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _warm_config(url: str) -> StackConfig:
+    config = StackConfig(state_dir=Path(tempfile.gettempdir()))
+    config.aws_endpoint_url = url
+    return config
 
 
 def write_template(root: Path, name: str, files: dict[str, str | bytes]) -> Path:
@@ -398,3 +434,85 @@ def make_config(
     config.template_roots = [config.imported_templates_dir, templates]
     config.aws_endpoint_url = shared_moto_url()
     return config
+
+
+class ServedStack:
+    """`python -m reference serve --json` as a subprocess: the real stack, isolated per test.
+
+    A subprocess keeps moto's process-global state and the fleet's boxes away from anything
+    else the test worker runs.
+    """
+
+    def __init__(
+        self, state_dir: Path, faults_on: str = "", backend: str = "saas", timeout_s: float = 60
+    ) -> None:
+        self.state_dir = state_dir
+        self.argv = [
+            sys.executable,
+            "-m",
+            "reference",
+            "serve",
+            "--json",
+            "--state-dir",
+            str(state_dir),
+            "--faults",
+            faults_on,
+            "--backend",
+            backend,
+        ]
+        self.timeout_s = timeout_s
+        self.proc: subprocess.Popen[str] | None = None
+        self.info: dict[str, str] = {}
+
+    def __enter__(self) -> ServedStack:
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=open(self.state_dir.parent / "stack.log", "ab"),
+            text=True,
+            start_new_session=True,
+        )
+        assert self.proc.stdout is not None
+        line_box: list[str] = []
+        reader = threading.Thread(
+            target=lambda: line_box.append(self.proc.stdout.readline()),  # type: ignore[union-attr]
+            daemon=True,
+        )
+        reader.start()
+        reader.join(self.timeout_s)
+        if not line_box or not line_box[0].strip():
+            self.__exit__()
+            log = (self.state_dir.parent / "stack.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"reference stack did not start; log tail:\n{log}")
+        self.info = json.loads(line_box[0])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.info["platform_url"],
+            headers={
+                "Authorization": f"Bearer {self.info['admin_token']}",
+                "X-Molecule-Org-Id": self.info["org_id"],
+            },
+            timeout=30,
+        )
+
+    def aws(self, service: str) -> Any:
+        config = StackConfig(state_dir=self.state_dir)
+        config.aws_endpoint_url = self.info["aws_endpoint_url"]
+        return make_client(service, config)

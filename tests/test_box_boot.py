@@ -147,18 +147,16 @@ def test_invalid_config_yaml_is_reported_once_not_crash_looped(workspaces: Any) 
     )
     assert "/configs/config.yaml is not valid YAML" in failed[0]["error"]
     assert failed[0]["instance_id"] == iid
-    # The agent exited with a clear code and is not restarted: one report, no agent process.
-    assert (
-        read_box(
-            workspaces, iid, "pgrep -f '^/usr/bin/python3 -m reference[.]box[.]agent' || echo none"
-        )
-        == "none\n"
-    )
-    assert "FAILED: /configs/config.yaml is not valid YAML" in read_box(
-        workspaces, iid, "cat /var/log/molecule-boot.log"
-    )
+    # The agent stopped with its clear exit code, once, and nothing restarted it.
+    box = workspaces.stack.fleet.boxes[iid]
+    workspaces.wait_until("agent exit", lambda: box.agent_exit, lambda code: code is not None)
+    assert box.agent_exit == 3
+    log = read_box(workspaces, iid, "cat /var/log/molecule-boot.log")
+    assert "agent: FAILED: /configs/config.yaml is not valid YAML" in log
+    assert log.count("agent: start") == 1
     assert len(workspaces.registry.of("boot-failed", ws)) == 1
     assert workspaces.registry.of("register", ws) == []
+    assert workspaces.registry.of("heartbeat", ws) == []
 
 
 def test_docker_mode_restart_keeps_configs_without_a_secret(workspaces: Any) -> None:

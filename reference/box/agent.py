@@ -1,19 +1,19 @@
 """The box's long-lived agent: reads /configs/config.yaml, registers, heartbeats.
 
-Kept lean (no boto3, no urllib, no hashlib/OpenSSL): fifty of these live at once. An invalid
-config.yaml is reported once to the platform (`/registry/boot-failed`) and the agent exits
-with code 3; the supervisor does not restart it, so nothing crash-loops silently.
+Runs in the box's init process after boot, kept lean (no boto3, no urllib, no OpenSSL): fifty
+boxes live at once. An invalid config.yaml is reported once to the platform
+(`/registry/boot-failed`) and the agent stops with code 3; nothing restarts it, so nothing
+crash-loops silently.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from reference.box import layout
+from reference.box import boxlog, layout
 from reference.box.delivery import DeliveryError, check_relpath
 from reference.box.registry import Registry, RegistryError
 
@@ -31,11 +31,20 @@ class ConfigError(Exception):
 
 
 def log(message: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} agent: {message}", flush=True)
+    boxlog.log("agent", message)
+
+
+def _yaml() -> Any:
+    """pyyaml from the venv's site-packages (bound read-only), appended after the stdlib."""
+    if layout.SITE_DIR not in sys.path and Path(layout.SITE_DIR).is_dir():
+        sys.path.append(layout.SITE_DIR)
+    import yaml
+
+    return yaml
 
 
 def parse_config(text: str) -> dict[str, Any]:
-    import yaml
+    yaml = _yaml()
 
     try:
         data = yaml.safe_load(text)
@@ -86,9 +95,9 @@ def build_card(configs: Path) -> dict[str, Any]:
     return card
 
 
-def main() -> int:
-    instance = json.loads(Path(layout.INSTANCE_PATH).read_text())
-    user_data = json.loads(Path(layout.USER_DATA_PATH).read_bytes())
+def run(instance: dict[str, Any], user_data: dict[str, Any]) -> int:
+    """Register and heartbeat until the box ends; returns only when the agent must stop."""
+    log("start")
     workspace_id, instance_id = user_data["workspace_id"], instance["instance_id"]
     registry = Registry(user_data["platform_url"], user_data["workspace_token"])
     interval = float(user_data.get("heartbeat_s") or instance.get("heartbeat_s") or 0.2)
@@ -127,7 +136,3 @@ def main() -> int:
                     registry.register(workspace_id, instance_id, url, card)
                 except RegistryError as reg_exc:
                     log(f"re-register failed: {reg_exc}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

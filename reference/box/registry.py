@@ -1,15 +1,12 @@
-"""A tiny HTTP/1.1 JSON client for the platform's `/registry/*` calls, on bare sockets.
-
-The agent stays in memory for the box's whole life, 50 boxes at once: `urllib`/`http.client`
-pull in `ssl` and `email` (~6 MiB each process), which this avoids.
-"""
+"""The platform's `/registry/*` API as the box calls it (JSON over `http_lite`)."""
 
 from __future__ import annotations
 
 import json
-import socket
 import time
 from typing import Any
+
+from reference.box.http_lite import HttpError, request
 
 
 class RegistryError(Exception):
@@ -20,54 +17,20 @@ class RegistryError(Exception):
         self.status = status
 
 
-def _dechunk(body: bytes) -> bytes:
-    out = bytearray()
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out += rest[:size]
-        body = rest[size + 2 :]
-    return bytes(out)
-
-
 def http_json(
     method: str, url: str, token: str, payload: Any = None, timeout: float = 5.0
 ) -> tuple[int, Any]:
-    """One request, `Connection: close`; returns (status, parsed JSON body or None)."""
-    if not url.startswith("http://"):
-        raise RegistryError(f"only http:// platform URLs are supported, got {url!r}")
-    hostport, _, path = url[len("http://") :].partition("/")
-    host, _, port = hostport.partition(":")
+    """One JSON request; returns (status, parsed JSON body or the raw text)."""
     body = b"" if payload is None else json.dumps(payload).encode()
-    head = (
-        f"{method} /{path} HTTP/1.1\r\nHost: {hostport}\r\n"
-        f"Authorization: Bearer {token}\r\nAccept: application/json\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
-    try:
-        with socket.create_connection((host, int(port or 80)), timeout=timeout) as sock:
-            sock.sendall(head + body)
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-    except OSError as exc:
-        raise RegistryError(f"{method} {url}: {exc}") from exc
-    raw = b"".join(chunks)
-    header_blob, _, content = raw.partition(b"\r\n\r\n")
-    lines = header_blob.split(b"\r\n")
-    try:
-        status = int(lines[0].split()[1])
-    except (IndexError, ValueError):
-        raise RegistryError(f"{method} {url}: malformed answer {raw[:200]!r}") from None
     headers = {
-        k.strip().lower(): v.strip()
-        for k, _, v in (line.decode("latin-1").partition(":") for line in lines[1:])
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        "Content-Type": "application/json",
     }
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        content = _dechunk(content)
+    try:
+        status, _, content = request(method, url, headers, body, timeout)
+    except HttpError as exc:
+        raise RegistryError(str(exc)) from exc
     try:
         parsed = json.loads(content) if content else None
     except ValueError:

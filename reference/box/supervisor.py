@@ -1,10 +1,11 @@
-"""The box's init: starts the boot step, then runs SSM commands sent by the fleet.
+"""The box's init: runs the boot step and the agent (a thread), and the SSM commands.
 
 It is the one long-lived process per box that the fleet talks to (JSON lines: commands on
-stdin, events on stdout). Each command runs as `bash -c` in its own session; what it leaves
-running stays alive like on a real box, until the box itself ends. Output is kept only up to the
-SSM cap while the rest is drained and dropped, so a command printing gigabytes costs nothing.
-Stdlib only: this runs under Debian's python3 inside the sandbox.
+stdin, events on stdout), and the only Python in the box: fifty boxes must fit in 1.5 GiB.
+Each command runs as `bash -c` in its own session; what it leaves running stays alive like on
+a real box, until the box itself ends. Output is kept only up to the SSM cap while the rest is
+drained and dropped, so a command printing gigabytes costs nothing. Stdlib only (Debian's
+python3 inside the sandbox); pyyaml is the one exception, for the agent.
 """
 
 from __future__ import annotations
@@ -157,34 +158,31 @@ def run_command(msg: dict[str, Any]) -> None:
     )
 
 
-def start_boot() -> subprocess.Popen[bytes]:
-    """Start the boot step; it execs the agent when it succeeds."""
-    os.makedirs(os.path.dirname(layout.BOOT_LOG_PATH), exist_ok=True)
-    env = dict(COMMAND_ENV)
-    env["PYTHONPATH"] = f"{layout.CODE_DIR}:{layout.SITE_DIR}"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    with open(layout.BOOT_LOG_PATH, "ab") as log:
-        return subprocess.Popen(
-            [layout.PYTHON, "-m", "reference.box.boot"],
-            env=env,
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def molecule_lifecycle() -> None:
+    """Boot, then the agent, in this process (one lean Python per box); report how it ended."""
+    code = 1
+    try:
+        from reference.box import agent, boot
 
+        with open(layout.INSTANCE_PATH, encoding="utf-8") as handle:
+            instance = json.load(handle)
+        user_data = boot.run(instance)
+        code = 1 if user_data is None else agent.run(instance, user_data)
+    except Exception as exc:  # a bug must be visible in the box's log and to the fleet
+        import traceback
 
-def watch_boot(proc: subprocess.Popen[bytes]) -> None:
-    """Reap the boot/agent process and tell the fleet how it ended."""
-    emit({"ev": "agent-exit", "code": proc.wait()})
+        from reference.box import boxlog
+
+        boxlog.log("supervisor", f"boot/agent crashed: {exc!r}\n{traceback.format_exc()}")
+        code = 70
+    emit({"ev": "agent-exit", "code": code})
 
 
 def main() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     emit({"ev": "ready", "pid": os.getpid(), "t": time.time()})
     if "--no-boot" not in sys.argv:
-        threading.Thread(target=watch_boot, args=(start_boot(),), daemon=True).start()
+        threading.Thread(target=molecule_lifecycle, name="molecule", daemon=True).start()
     for line in sys.stdin:
         try:
             msg = json.loads(line)

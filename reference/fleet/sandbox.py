@@ -138,5 +138,5 @@ def bwrap_argv(dirs: BoxDirs, command: list[str], site_packages: Path) -> list[s
 
 def supervisor_command(boot: bool = True) -> list[str]:
     """The in-box init the fleet talks to."""
-    cmd = [layout.PYTHON, "-m", "reference.box.supervisor"]
+    cmd = [layout.PYTHON, "-S", "-m", "reference.box.supervisor"]
     return cmd if boot else [*cmd, "--no-boot"]

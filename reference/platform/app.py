@@ -209,14 +209,19 @@ def build_app(config: StackConfig) -> FastAPI:
 
     def template_name(ref: str) -> tuple[str, str]:
         """(name, runtime) of a template given by name or id; 422 if unknown."""
-        row = store.template(ref) or store.template(ref.strip().lower())
+        row = store.template(ref)
+        if row is None:
+            try:
+                row = store.template(normalise_name(ref))
+            except ImportRefused:
+                row = None
         if row:
             return str(row["name"]), str(row["runtime"])
         name = ref.removeprefix("builtin:")
         try:
             resolve_workspace_template_path(name, config.template_roots)
         except ProvisionRefused as exc:
-            raise error(422, f"template {ref!r}: {exc.message}") from exc
+            raise error(422, exc.message) from exc
         return name, "claude-code"
 
     @app.post("/workspaces", status_code=201)

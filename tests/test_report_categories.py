@@ -153,6 +153,12 @@ def _timeout() -> WaitTimeout:
         ),
         (_timeout, "Infrastructure: timeout"),
         (
+            lambda: pytest.fail.Exception(
+                "E2E_DEADLINE_S=900s reached: not starting this test (teardown time is reserved)"
+            ),
+            "Infrastructure: timeout",
+        ),
+        (
             lambda: BoxGone("i-0abc: not a live managed instance (InvalidInstanceId)"),
             "Infrastructure: AWS error",
         ),

@@ -4,7 +4,10 @@ The gate runs (in a subprocess, the staging way: `E2E_TARGET=external`, everythi
 against a reference stack forced to recognisable fake secrets, with fake AWS keys the harness
 really signs with; then every byte under the run's reports directory — allure results and
 attachments, JUnit, environment block, captured output — is searched for them, plain and
-base64-encoded. The suite must pass first: a run that never used the secrets proves nothing.
+base64-encoded. The stack runs the `fresh-volume` product fault, so one cheap run covers both
+paths that write reports: verifications that pass (provision, seeding over SSM, plugin install)
+and a failure with its traceback, diff and event timeline. The failure must be the expected one:
+a run that never reached the stack with those secrets proves nothing.
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ def test_gate_run_leaves_no_secret_under_reports(tmp_path: Path) -> None:
         "REFERENCE_CP_SECRET": CANARIES["control-plane secret"],
         "REFERENCE_ORG_ID": ORG_ID,
         "REFERENCE_STATE_DIR": str(tmp_path / "stack-state"),
+        "REFERENCE_FAULTS": "fresh-volume",  # user data lost at the plugin-install restart
     }
     with EmbeddedStack(stack_env, log_dir=tmp_path / "stack-logs", label="canary-stack") as target:
         # the stack took the planted values: anything else would make this test vacuous
@@ -130,8 +134,9 @@ def test_gate_run_leaves_no_secret_under_reports(tmp_path: Path) -> None:
             timeout=240,
         )
     (reports / "pytest-output.log").write_text(run.stdout + "\n--- stderr ---\n" + run.stderr)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout
+    assert run.returncode == 1, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "VerificationFailed: DESIGN §4 violated after plugin install" in run.stdout, run.stdout
+    assert "user/agent files lost" in run.stdout, run.stdout[-4000:]
 
     files = [p for p in reports.rglob("*") if p.is_file()]
     attachments = [p for p in files if p.name.endswith("-attachment.txt") or "attachment" in p.name]

@@ -123,6 +123,7 @@ class AwsMiddleware:
                 )
             result = self.moto_app(environ, start_response)
             if action in EC2_MUTATIONS:
+                log.debug("EC2 %s: poking the fleet", action)
                 self.on_ec2_change()
             return result
         if service == "secretsmanager" and target.split(".")[-1] in SECRETS_READS:

@@ -34,7 +34,7 @@ def log(message: str) -> None:
     boxlog.log("agent", message)
 
 
-def _yaml() -> Any:
+def load_yaml() -> Any:
     """pyyaml from the venv's site-packages (bound read-only), appended after the stdlib."""
     if layout.SITE_DIR not in sys.path and Path(layout.SITE_DIR).is_dir():
         sys.path.append(layout.SITE_DIR)
@@ -44,7 +44,7 @@ def _yaml() -> Any:
 
 
 def parse_config(text: str) -> dict[str, Any]:
-    yaml = _yaml()
+    yaml = load_yaml()
 
     try:
         data = yaml.safe_load(text)

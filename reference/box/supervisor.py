@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -79,6 +78,8 @@ class CappedPipe:
 
 def run_command(msg: dict[str, Any]) -> None:
     """Run one SSM command: ack (Pending), start (InProgress), then report the outcome."""
+    import subprocess  # here, not at the top: it is not on the boot's critical path
+
     cmd_id = msg["id"]
     time.sleep(float(msg.get("ack_delay", 0)))
     emit({"ev": "ack", "id": cmd_id})
@@ -164,6 +165,8 @@ def molecule_lifecycle() -> None:
     try:
         from reference.box import agent, boot
 
+        # Import pyyaml for the agent while boot waits on the network.
+        threading.Thread(target=agent.load_yaml, daemon=True).start()
         with open(layout.INSTANCE_PATH, encoding="utf-8") as handle:
             instance = json.load(handle)
         user_data = boot.run(instance)

@@ -115,6 +115,7 @@ class Fleet:
     # --- reconcile ---
 
     def reconcile(self) -> None:
+        log.debug("reconcile")
         with self._lock:
             views = ec2_view.workspace_instances(self.settings.region)
             by_id = {v.instance_id: v for v in views}
@@ -133,7 +134,7 @@ class Fleet:
                     self.ssm.ping(box.instance_id)
         if waiting:
             # An instance waits for its volume: look again soon, not in reconcile_every_s.
-            threading.Timer(0.05, self._wake.set).start()
+            threading.Timer(0.01, self._wake.set).start()
 
     def _try_start(self, view: ec2_view.InstanceView) -> bool:
         """Start the instance's box, unless its data volume may still be on its way."""
@@ -202,6 +203,7 @@ class Fleet:
                 }
             )
         )
+        log.info("box %s: starting (volume %s) %s", iid, volume_id, error)
         process = BoxProcess(
             iid, bwrap_argv(dirs, supervisor_command(), self._site), base / "box.log"
         )
@@ -258,6 +260,7 @@ class Fleet:
             if box is not None:
                 box.online = True
                 self.ssm.instance_online(instance_id, box.private_ip)
+                log.info("box %s: online", instance_id)
         elif kind == "agent-exit":
             if box is not None:
                 box.agent_exit = int(event["code"])

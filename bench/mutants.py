@@ -1,0 +1,63 @@
+"""Kill matrix ("make mutants"): the gate against one fresh reference stack per fault switch.
+
+Every product fault must fail the gate with the right diagnosis (the historical bug as
+"config.yaml is the 218-byte stub; prompts missing", not a timeout); every benign fault and the
+no-fault control must leave it green. The stack is a subprocess (`python -m reference serve
+--json`); nothing here imports `reference`.
+
+    .venv/bin/python bench/mutants.py                      # the full matrix
+    .venv/bin/python bench/mutants.py --only restart-drops-template
+    .venv/bin/python bench/mutants.py --jobs 2             # two stacks at a time
+
+Writes reports/mutants.json and reports/mutants.md; exit 1 if any row is not OK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from e2e.campaign.matrix import report_meta, run_matrix, summary, write_reports  # noqa: E402
+from e2e.campaign.runner import fault_stack, gate_once  # noqa: E402
+from e2e.campaign.verdicts import Case, Outcome, matrix_cases, select_cases  # noqa: E402
+from e2e.harness.settings import load_run_settings  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", default=[], help="run just this case (repeat)")
+    parser.add_argument("--jobs", type=int, default=1, help="stacks at a time (default 1)")
+    parser.add_argument("--out", type=Path, default=REPO / "reports")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    cases = matrix_cases()
+    if args.only:
+        cases = select_cases(cases, args.only)
+    settings = load_run_settings()
+    print(f"kill matrix: {len(cases)} cases, run {settings.run_id}, {settings.restarts} restarts")
+
+    def run_case(case: Case) -> Outcome:
+        label = "mutant-" + (case.name.replace(",", "+") if case.faults else "none")
+        with fault_stack(settings, case.faults, label) as handle:
+            return gate_once(handle, purpose=label[:20])
+
+    rows = run_matrix(cases, run_case, jobs=args.jobs)
+    json_path, md_path = write_reports(rows, args.out, report_meta(settings.restarts))
+    total = summary(rows)
+    print(
+        f"product faults caught {total['product_caught']}/{total['product_faults']}, "
+        f"benign/control failing {total['benign_failing']} → {md_path}, {json_path}"
+    )
+    for line in total["not_ok"]:
+        print(f"NOT OK: {line}")
+    return 0 if total["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,13 +16,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from reference.config import StackConfig
 
 OPEN_PATHS = ("/health", "/openapi.json", "/docs", "/redoc")
-OWN_CREDENTIAL_PREFIXES = ("/registry/", "/cp/", "/cp")
+OWN_CREDENTIAL_PREFIXES = ("/registry/", "/cp/")
 
 
 def is_admin_path(path: str) -> bool:
-    if path in OPEN_PATHS or path.startswith("/docs/"):
+    if path in OPEN_PATHS or path == "/cp" or path.startswith("/docs/"):
         return False
-    return not any(path == p or path.startswith(p) for p in OWN_CREDENTIAL_PREFIXES)
+    return not any(path.startswith(p) for p in OWN_CREDENTIAL_PREFIXES)
 
 
 async def send_json(send: Send, status: int, body: dict[str, object]) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
+
+# Pauses between attempts when the CP refuses the connection (None: give up).
+CONNECT_RETRY_PAUSES_S = (0.1, 0.3, 1.0, None)
 
 
 class CpError(Exception):
@@ -29,10 +33,19 @@ class CpClient:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            answer = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise CpError(502, f"control plane unreachable: {exc!r}") from exc
+        answer = None
+        for pause in CONNECT_RETRY_PAUSES_S:
+            try:
+                answer = self._http.request(method, path, **kwargs)
+                break
+            except httpx.ConnectError as exc:
+                # nothing was sent, so even a POST is safe to repeat
+                if pause is None:
+                    raise CpError(502, f"control plane unreachable: {exc!r}") from exc
+                time.sleep(pause)
+            except httpx.HTTPError as exc:
+                raise CpError(502, f"control plane call failed: {exc!r}") from exc
+        assert answer is not None
         try:
             body = answer.json()
         except ValueError:

@@ -21,6 +21,12 @@ TEMPLATE_FIXTURE = FIXTURES / "templates" / "seo-agent"
 PLUGINS_FIXTURE = FIXTURES / "plugins"
 
 
+# The reference box runs its agent in `python3 -m reference.box.supervisor` (one lean Python per
+# box; older boxes: `-m reference.box.agent`). Anchored on the interpreter so the sandbox's
+# pid 1 (bwrap, whose argv mentions the module) never matches.
+AGENT_PATTERN = r"^[^ ]*python[0-9.]* .*-m reference[.]box[.](agent|supervisor)$"
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed: raised before anything is created."""
 
@@ -158,7 +164,7 @@ class RunSettings:
     instance_tag_key: str = "WorkspaceId"
     # pgrep -f regex for the box's agent (crash test); the brackets keep it from matching the
     # shell that runs pgrep, whose command line contains the pattern's text
-    agent_pattern: str = "-m reference[.]box[.]agent"
+    agent_pattern: str = AGENT_PATTERN
     deadline_s: float = 0.0  # 0: no global deadline
     teardown_reserve_s: float = 20.0
     started_at: float = 0.0  # time.monotonic() at session start
@@ -235,7 +241,7 @@ def load_run_settings(
         restarts=restarts,
         plugin_source=pick("plugin_source", "E2E_PLUGIN_SOURCE", "local://seo-all"),
         instance_tag_key=pick("instance_tag_key", "E2E_INSTANCE_TAG_KEY", "WorkspaceId"),
-        agent_pattern=pick("agent_pattern", "E2E_AGENT_PATTERN", "-m reference[.]box[.]agent"),
+        agent_pattern=pick("agent_pattern", "E2E_AGENT_PATTERN", AGENT_PATTERN),
         deadline_s=deadline_s,
         teardown_reserve_s=min(60.0, max(5.0, deadline_s * 0.1)) if deadline_s > 0 else 0.0,
         started_at=time.monotonic(),

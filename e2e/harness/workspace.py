@@ -209,7 +209,28 @@ class Workspace:
         except Exception as exc:  # reporting must not hide the timeout itself
             timeline = f"(events unavailable: {type(exc).__name__}: {exc})"
         state = last.describe() if last else "(no observation)"
-        return f"workspace {self.name} ({self.id}): {state}\nevents:\n{timeline}"
+        box = self.box_diagnostics(last.instance_id if last else None)
+        return f"workspace {self.name} ({self.id}): {state}\nevents:\n{timeline}{box}"
+
+    def box_diagnostics(self, instance_id: str | None) -> str:
+        """What the box itself says (processes, log tails), if it still answers SSM. Paths are
+        the profile-independent usual suspects; missing ones are skipped."""
+        if not instance_id:
+            return ""
+        host = self.host(instance_id)
+        try:
+            if host.ping_status() != "Online":
+                return f"\nbox {instance_id}: SSM PingStatus {host.ping_status()}"
+            result = host.run(
+                "ps -eo pid,ppid,stat,etime,args 2>/dev/null | head -n 30\n"
+                'for f in /var/log/*.log; do [ -f "$f" ] || continue; '
+                'echo "--- $f (tail)"; tail -n 25 "$f" | cut -c1-300; done',
+                check=False,
+                timeout_s=min(10.0, self.profile.command_s),
+            )
+        except Exception as exc:  # diagnostics must never hide the original failure
+            return f"\nbox {instance_id}: diagnostics unavailable ({type(exc).__name__}: {exc})"
+        return f"\nbox {instance_id} says:\n{result.stdout[-6000:]}"
 
     def _wait(
         self,
@@ -378,15 +399,21 @@ class Workspace:
 
     def kill_agent(self, pattern: str) -> BoxIdentity:
         """Kill the box's agent over SSM (SIGKILL, by pid), then wait for crash recovery:
-        offline, an automatic restart, and the fresh box."""
+        offline, an automatic restart, and the fresh box.
+
+        The kill runs detached a moment after the command answers: on a box where the agent
+        shares its process with whatever answers SSM (the reference's one-Python box), killing
+        it inline would take the command's own answer down with it."""
         marker = self._ready_marker("killing the agent")
         assert marker.identity is not None
         host = self.host(marker.identity.instance_id)
         with report.step(f"kill the agent of {self.name} on {marker.identity}"):
             script = (
-                f"pids=$(pgrep -f -- {shlex.quote(pattern)} || true)\n"
-                'if [ -z "$pids" ]; then echo "no process matches" >&2; exit 1; fi\n'
-                'for pid in $pids; do kill -KILL "$pid" && echo "killed $pid"; done'
+                f"pids=$(pgrep -f -- {shlex.quote(pattern)} | grep -vx 1 || true)\n"
+                'if [ -z "$pids" ]; then echo "no process matches" >&2; '
+                "ps -eo pid,ppid,stat,etime,args >&2; exit 1; fi\n"
+                'echo "killing $pids"\n'
+                'setsid sh -c "sleep 0.3; kill -KILL $pids" </dev/null >/dev/null 2>&1 &'
             )
             host.run(script)
             return self.wait_fresh_box(

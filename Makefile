@@ -52,3 +52,22 @@ test: lint types contract workflows unit e2e
 
 clean:
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/*.xml $(REPORTS)/*.html
+
+# Proof of the verdict (issue 7), all writing under reports/ and exiting non-zero on a miss:
+# kill matrix (one stack per fault switch), flake soak (N gates, benign faults at random; SEED=
+# replays one), benchmarks (JSON under reports/bench/, figures vs bars on stdout).
+N ?= 200
+SEED ?=
+.PHONY: mutants soak bench
+
+mutants: setup
+	@mkdir -p $(REPORTS)
+	$(BIN)/python bench/mutants.py --out $(REPORTS)
+
+soak: setup
+	@mkdir -p $(REPORTS)
+	$(BIN)/python bench/soak.py --runs $(N) $(if $(SEED),--seed $(SEED)) --out $(REPORTS)/soak.json
+
+bench: setup
+	@mkdir -p $(REPORTS)/bench
+	$(BIN)/python bench/run_all.py --out $(REPORTS)/bench

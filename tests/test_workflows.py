@@ -51,6 +51,7 @@ def test_the_four_workflows_exist() -> None:
         "template-delivery-e2e.yml",
         "staging-smoke.yml",
         "sweep-stale-e2e.yml",
+        "nightly-mutants.yml",
     }
 
 

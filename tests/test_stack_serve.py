@@ -111,10 +111,10 @@ def boot_box(spaces: Any) -> str:
     return str(iid)
 
 
-def test_benign_faults_then_sigterm_leaves_no_process(
+def test_ssm_delay_and_slow_boot_then_sigterm_leaves_no_process(
     serve: Callable[..., Served], workspaces_for: Callable[[Any], Any]
 ) -> None:
-    served = serve("--no-platform", "--faults", "ssm-delay,aws-throttle,slow-boot")
+    served = serve("--no-platform", "--faults", "ssm-delay,slow-boot")
     spaces = workspaces_for(served.as_stack())
     iid = boot_box(spaces)
 
@@ -135,15 +135,6 @@ def test_benign_faults_then_sigterm_leaves_no_process(
     spaces.wait_until("Success", observe, lambda s: s in ("Success", "Failed"))
     assert seen[0] == "InvocationDoesNotExist" and "Pending" in seen and seen[-1] == "Success"
 
-    # aws-throttle: reads are throttled now and then, botocore retries, callers never notice
-    retries = 0
-    for _ in range(6):
-        answer = spaces.ssm.describe_instance_information()
-        retries += answer["ResponseMetadata"]["RetryAttempts"]
-        answer = spaces.ec2.describe_instances(InstanceIds=[iid])
-        retries += answer["ResponseMetadata"]["RetryAttempts"]
-    assert retries >= 1
-
     # slow-boot: the boot step waited before delivering
     boot_log = spaces.run(iid, "cat /var/log/molecule-boot.log")["StandardOutputContent"]
     assert "slow-boot: waiting 1.0s" in boot_log
@@ -157,12 +148,21 @@ def test_benign_faults_then_sigterm_leaves_no_process(
     )
 
 
-def test_sigkill_of_the_stack_takes_its_boxes_along(
+def test_throttled_reads_are_retried_and_sigkill_takes_the_boxes_along(
     serve: Callable[..., Served], workspaces_for: Callable[[Any], Any]
 ) -> None:
-    served = serve("--no-platform")
+    served = serve("--no-platform", "--faults", "aws-throttle")
     spaces = workspaces_for(served.as_stack())
     iid = boot_box(spaces)
+    # aws-throttle: reads are throttled now and then, botocore retries, callers never notice
+    retries = 0
+    for _ in range(6):
+        answer = spaces.ssm.describe_instance_information()
+        retries += answer["ResponseMetadata"]["RetryAttempts"]
+        answer = spaces.ec2.describe_instances(InstanceIds=[iid])
+        retries += answer["ResponseMetadata"]["RetryAttempts"]
+    assert retries >= 1
+
     spaces.run(iid, "nohup sleep 304.5 >/dev/null 2>&1 &")
     assert processes_mentioning("sleep 304.5")
     served.stop(signal.SIGKILL)

@@ -11,6 +11,11 @@ go while a workspace uses it).
 `--run-id X --older-than-minutes 0 --fail-on-leftovers` is the staging smoke's teardown and leak
 check: delete whatever run X left, and fail if there was anything.
 
+`--wait-idle-minutes N --run-id X` deletes nothing: it waits (at most N minutes) until no other
+run has e2e workspaces younger than `--older-than-minutes` — those belong to a live run — and
+fails naming the busy runs. The staging smoke calls it first, a backstop for Gitea < 1.26, which
+ignores `concurrency` (two runs starting in the same instant can still both see "idle").
+
 Configuration comes from env like the suite's: E2E_PLATFORM_URL, E2E_ADMIN_TOKEN, E2E_ORG_ID.
 The token is never printed. Exit codes: 0 done; 1 a deletion failed, or leftovers were found with
 `--fail-on-leftovers`; 2 bad configuration.
@@ -33,6 +38,7 @@ from typing import Any
 from e2e.harness.names import PREFIX
 from e2e.harness.platform import PlatformClient, PlatformError
 from e2e.harness.report import redact, register_secret
+from e2e.harness.waits import WaitTimeout, wait_for
 
 log = logging.getLogger("e2e.sweep")
 
@@ -309,6 +315,52 @@ def sweep(
     return summary
 
 
+def active_runs(
+    sweeper: Sweeper, now: datetime, younger_than_minutes: float, own_run: str | None
+) -> dict[str, float]:
+    """Other runs that look alive: run id → age in minutes of its youngest workspace."""
+    runs: dict[str, float] = {}
+    for res in sweeper.resources(None, now):
+        run = e2e_run_of(res.name)
+        if res.kind != "workspace" or res.created_at is None or run is None:
+            continue
+        if own_run and res.name.startswith(f"{PREFIX}-{own_run.lower()}-"):
+            continue
+        age = (now - res.created_at).total_seconds() / 60
+        if age < younger_than_minutes:
+            runs[run] = min(age, runs.get(run, age))
+    return runs
+
+
+def wait_idle(
+    sweeper: Sweeper,
+    *,
+    timeout_minutes: float,
+    younger_than_minutes: float,
+    own_run: str | None,
+    poll_s: float = 30.0,
+) -> str | None:
+    """None once no other run is active; else why we gave up (what was last seen)."""
+
+    def describe(runs: dict[str, float]) -> str:
+        busy = ", ".join(f"run {r} (youngest workspace {a:.1f} min old)" for r, a in runs.items())
+        return busy or "idle"
+
+    try:
+        wait_for(
+            "no other e2e run active",
+            lambda: active_runs(sweeper, datetime.now(UTC), younger_than_minutes, own_run),
+            lambda runs: not runs,
+            timeout_s=timeout_minutes * 60,
+            poll_s=poll_s,
+            describe=describe,
+            log_every_s=60,
+        )
+    except WaitTimeout as exc:
+        return str(exc)
+    return None
+
+
 # -- command line --------------------------------------------------------------------------------
 
 
@@ -337,6 +389,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 if any resource matched (teardown + leak check of one run)",
     )
+    p.add_argument(
+        "--wait-idle-minutes",
+        type=float,
+        help="delete nothing; wait up to this long until no other run (not --run-id) has "
+        "workspaces younger than --older-than-minutes, else exit 1",
+    )
     p.add_argument("--now", help=argparse.SUPPRESS)  # ISO time to judge ages by (tests)
     return p
 
@@ -362,6 +420,24 @@ def main(
     register_secret(env["E2E_ADMIN_TOKEN"])
     factory = make_client or (lambda url, token, org: PlatformClient(url, token, org))
     client = factory(env["E2E_PLATFORM_URL"].rstrip("/"), env["E2E_ADMIN_TOKEN"], env["E2E_ORG_ID"])
+    if args.wait_idle_minutes is not None:
+        try:
+            busy = wait_idle(
+                Sweeper(client),
+                timeout_minutes=args.wait_idle_minutes,
+                younger_than_minutes=args.older_than_minutes,
+                own_run=args.run_id,
+            )
+        except (PlatformError, OSError) as exc:
+            print(f"sweep: cannot list resources: {redact(str(exc))}", file=sys.stderr)
+            return 1
+        finally:
+            client.close()
+        if busy:
+            print(f"sweep: another e2e run is still active: {busy}", file=sys.stderr)
+            return 1
+        print("sweep: no other e2e run active")
+        return 0
     try:
         summary = sweep(
             Sweeper(client),

@@ -163,9 +163,11 @@ def verify(ws: Workspace, expected: Expected, label: str, result: GateResult) ->
     return verification
 
 
-def provision(ctx: GateContext, purpose: str = "gate") -> tuple[Workspace, Expected]:
+def provision(
+    ctx: GateContext, purpose: str = "gate", fixture: TemplateFixture | None = None
+) -> tuple[Workspace, Expected]:
     """Import the template, create the workspace, wait until online and settled."""
-    fixture = TemplateFixture.from_dir(ctx.template_dir)
+    fixture = fixture or TemplateFixture.from_dir(ctx.template_dir)
     template = import_template(ctx, fixture)
     ws = Workspace.create(
         ctx.platform, ctx.aws, ctx.settings, ctx.cleanup, ctx.name(purpose), template
@@ -178,11 +180,17 @@ def provision(ctx: GateContext, purpose: str = "gate") -> tuple[Workspace, Expec
     return ws, Expected(template=fixture)
 
 
-def run_gate(ctx: GateContext, restarts: int | None = None, *, purpose: str = "gate") -> GateResult:
+def run_gate(
+    ctx: GateContext,
+    restarts: int | None = None,
+    *,
+    purpose: str = "gate",
+    fixture: TemplateFixture | None = None,
+) -> GateResult:
     """The whole gate. Raises VerificationFailed (or a wait's error) naming what broke."""
     restarts = ctx.settings.restarts if restarts is None else restarts
     started = time.monotonic()
-    ws, expected = provision(ctx, purpose)
+    ws, expected = provision(ctx, purpose, fixture)
     result = GateResult(ws)
     try:
         verify(ws, expected, "after first provision", result)

@@ -131,6 +131,8 @@ def run(instance: dict[str, Any], user_data: dict[str, Any]) -> int:
             registry.heartbeat(workspace_id, instance_id)
         except RegistryError as exc:
             log(f"heartbeat failed: {exc}")
+            if exc.status in (401, 403, 409):  # no longer this workspace's box: stop quietly
+                return EXIT_REFUSED
             if exc.status == 404:  # the platform forgot us (restarted): register again
                 try:
                     registry.register(workspace_id, instance_id, url, card)

@@ -88,12 +88,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def describe_machine(meta: dict[str, Any]) -> str:
+    m = meta.get("machine") or {}
+    return (
+        f"{m.get('cpus', '?')} CPUs, Python {m.get('python', '?')}, load {m.get('loadavg_1m', '?')}"
+    )
+
+
 def render_markdown(rows: Sequence[Row], meta: dict[str, Any]) -> str:
     total = summary(rows)
     lines = [
         "# Kill matrix",
         "",
-        f"Generated {meta.get('generated_at', '?')} on {meta.get('machine', {})}; "
+        f"Generated {meta.get('generated_at', '?')} on {describe_machine(meta)}; "
         f"gate with {meta.get('restarts', '?')} extra restarts; one fresh stack per row.",
         "",
         f"Product faults caught with the right diagnosis: **{total['product_caught']} of "

@@ -50,7 +50,9 @@ def gate_once(handle: StackHandle, purpose: str) -> Outcome:
     outcome = Outcome(stack_start_s=handle.stack.start_s if handle.stack else 0.0)
     started = time.perf_counter()
     try:
-        run_gate(ctx, purpose=purpose)
+        result = run_gate(ctx, purpose=purpose)
+        labels = [v.label for v in result.verifications]
+        outcome.message = f"gate passed: {len(labels)} verifications ({', '.join(labels)})"
     except Exception as exc:
         outcome.error_type = type(exc).__name__
         outcome.message = str(exc)[:MESSAGE_CAP]

@@ -2,6 +2,9 @@
 
 Sockets are bound first so every part knows every URL before it is built. `stop()` ends the
 platform, the fleet (killing and reaping every box) and the endpoint, in that order.
+
+moto keeps its state in module globals, and a stack resets it when it starts and stops: run at
+most one stack per process at a time (tests use one per worker, or a `serve` subprocess).
 """
 
 from __future__ import annotations

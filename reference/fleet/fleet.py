@@ -128,6 +128,10 @@ class Fleet:
                 if view.state != "running" or view.instance_id in self.boxes:
                     continue
                 waiting |= not self._try_start(view)
+            for iid in list(self._first_seen):
+                view = by_id.get(iid)
+                if view is None or view.state != "running":
+                    del self._first_seen[iid]
             self._forget_deleted_volumes()
             for box in self.boxes.values():
                 if box.online and not box.ended:

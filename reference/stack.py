@@ -101,6 +101,14 @@ class Stack:
         self.platform: PlatformServer | None = None
 
     def start(self) -> Stack:
+        """Start every part; if one fails, stop what already runs and re-raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         cfg.volumes_dir.mkdir(parents=True, exist_ok=True)

@@ -360,3 +360,43 @@ def test_sweeps_planted_stale_workspaces_on_the_embedded_stack(
             ]
             assert summary["failed"] == []
             assert target.admin_token not in dry + real + summary_path.read_text()
+
+
+# -- waiting for other runs (the staging smoke's overlap backstop) ------------------------------
+
+
+def _live_platform() -> FakePlatform:
+    now = datetime.now(UTC)
+    fake = FakePlatform(template_delete=True)
+    fake.add_workspace("e2e-mine-main-gate-1", now - timedelta(minutes=1))  # this run
+    fake.add_workspace("e2e-dead-main-gate-2", now - timedelta(hours=5))  # a leftover
+    fake.add_workspace("alice-agent", now)
+    return fake
+
+
+def _wait(fake: FakePlatform, *argv: str) -> int:
+    def make(url: str, token: str, org: str) -> PlatformClient:
+        return PlatformClient(url, token, org, transport=httpx.MockTransport(fake.handler))
+
+    return sweep.main(
+        ["--older-than-minutes", "60", "--run-id", "mine", *argv], env=ENV, make_client=make
+    )
+
+
+def test_wait_idle_passes_when_only_this_run_and_leftovers_exist(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = _live_platform()
+    assert _wait(fake, "--wait-idle-minutes", "0") == 0
+    assert "no other e2e run active" in capsys.readouterr().out
+    assert not [c for c in fake.calls if c.startswith("DELETE")]
+
+
+def test_wait_idle_fails_naming_the_live_run(capsys: pytest.CaptureFixture[str]) -> None:
+    fake = _live_platform()
+    fake.add_workspace("e2e-other-gw1-gate-9", datetime.now(UTC) - timedelta(minutes=12))
+    assert _wait(fake, "--wait-idle-minutes", "0") == 1
+    err = capsys.readouterr().err
+    assert "another e2e run is still active" in err
+    assert "run other (youngest workspace 12.0 min old)" in err
+    assert not [c for c in fake.calls if c.startswith("DELETE")]

@@ -103,3 +103,29 @@ def test_sandbox_command_line_keeps_the_isolation_flags(tmp_path: Path) -> None:
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     assert ["--bind", str(dirs.root), "/"] == argv[argv.index(str(dirs.root)) - 1 :][:3]
     assert "/configs" in argv and "--dir" in argv  # no volume: empty, per-instance /configs
+
+
+def test_box_waits_for_a_late_attach_and_volume_dir_goes_with_the_volume(
+    workspaces: Any,
+) -> None:
+    ws = workspaces.new_id()
+    workspaces.put_config(ws, {"config.yaml": "name: late\n"})
+    volume = workspaces.new_volume(ws)
+    iid = workspaces.launch(ws, volume, attach=False)
+    # the fleet has seen the running instance and waits for its volume instead of booting
+    fleet = workspaces.stack.fleet
+    workspaces.wait_until(
+        "fleet waiting for the volume",
+        lambda: (iid in fleet._first_seen, iid in fleet.boxes),
+        lambda seen: seen == (True, False),
+    )
+    workspaces.ec2.attach_volume(VolumeId=volume, InstanceId=iid, Device="/dev/sdf")
+    workspaces.wait_until("register", lambda: workspaces.registry.of("register", ws), bool)
+    assert workspaces.registry.of("boot-failed", ws) == []
+    assert (workspaces.volume_dir(volume) / "configs/config.yaml").read_text() == "name: late\n"
+    workspaces.terminate(iid)
+    workspaces.wait_until("box gone", lambda: workspaces.ping(iid), lambda s: s != "Online")
+    workspaces.ec2.delete_volume(VolumeId=volume)
+    workspaces.wait_until(
+        "volume dir removed", lambda: workspaces.volume_dir(volume).exists(), lambda e: not e
+    )

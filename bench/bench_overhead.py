@@ -63,18 +63,20 @@ class CallCounter:
         return taken
 
 
-def harness_once(handle: StackHandle, counter: CallCounter, n: int) -> tuple[float, Counter[str]]:
+def harness_once(
+    handle: StackHandle, counter: CallCounter, n: int
+) -> tuple[float, Counter[str], dict[str, float]]:
     cleanup = Cleanup()
     ctx = GateContext(handle.platform, handle.aws, handle.settings, cleanup)
     counter.take()
     started = time.perf_counter()
     try:
-        run_gate(ctx, purpose=f"ovh{n}")
+        result = run_gate(ctx, purpose=f"ovh{n}")
         wall = time.perf_counter() - started
         calls = Counter(counter.take())
     finally:
         cleanup.run()
-    return wall, calls
+    return wall, calls, dict(result.workspace.stats.timings)
 
 
 def straight_once(info: dict[str, Any], restarts: int, tag: str) -> tuple[float, Counter[str]]:
@@ -100,13 +102,15 @@ def main() -> int:
     harness: list[float] = []
     straight: list[float] = []
     calls: dict[str, Counter[str]] = {}
+    harness_timings: list[dict[str, float]] = []
     try:
         for n in range(args.runs):
             order = ("harness", "straight") if n % 2 == 0 else ("straight", "harness")
             for kind in order:
                 if kind == "harness":
-                    wall, counted = harness_once(handle, counter, n)
+                    wall, counted, timings = harness_once(handle, counter, n)
                     harness.append(wall)
+                    harness_timings.append(timings)
                 else:
                     tag = f"{settings.run_id}-{n}"
                     wall, counted = straight_once(handle.stack.info, settings.restarts, tag)
@@ -129,6 +133,7 @@ def main() -> int:
         "ratio": round(ratio, 3),
         "bar_ratio": BAR_RATIO,
         "within_bar": ratio <= BAR_RATIO,
+        "harness_timings_s": harness_timings,
         "calls_first_run": {k: dict(sorted(v.items())) for k, v in calls.items()},
         "calls_total_first_run": {k: sum(v.values()) for k, v in calls.items()},
         "leaks_after": leaks,

@@ -40,21 +40,7 @@ if [ ! -s "$work/html/index.html" ]; then
   echo "report: Allure wrote no index.html" >&2
   exit 1
 fi
-# Allure 3's awesome page always embeds Google Analytics (no option turns it off). A test report
-# must not call home when opened: cut that block, and fail if any external script remains.
+# keep the page self-contained: no analytics, no external resource (scripts/report.mjs)
 mkdir -p "$(dirname "$out")"
-node - "$work/html/index.html" "$out" <<'JS'
-const fs = require("node:fs");
-const [src, dst] = process.argv.slice(2);
-const html = fs.readFileSync(src, "utf8").replace(
-  /<script async src="https:\/\/www\.googletagmanager\.com\/[^"]*"><\/script>\s*<script>[\s\S]*?gtag\('config'[\s\S]*?<\/script>/,
-  "",
-);
-const external = html.match(/<script[^>]+src="https?:[^"]*"/g);
-if (external || html.includes("googletagmanager")) {
-  console.error(`report: external script left in the page: ${external || "googletagmanager"}`);
-  process.exit(1);
-}
-fs.writeFileSync(dst, html);
-JS
+node scripts/report.mjs "$work/html/index.html" "$out"
 echo "report: $out ($(du -h "$out" | cut -f1), $(compgen -G "$results/*-result.json" | wc -l) results)"

@@ -5,12 +5,16 @@ change of wording there shows up here, not as a silently mis-sorted report.
 
 Allure 3 matches `messageRegex` with JavaScript's RegExp.test (a search), first rule wins; the
 patterns use only syntax that means the same in Python's `re.search`.
+
+Also: the generated page is post-processed to stay self-contained (no analytics beacon).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -24,9 +28,8 @@ from e2e.harness.ssm import BoxGone
 from e2e.harness.verify import Finding, Verification, VerificationFailed
 from e2e.harness.waits import WaitTimeout, wait_for
 
-RULES = json.loads(
-    (Path(__file__).resolve().parent.parent / "report" / "categories.json").read_text()
-)
+REPO = Path(__file__).resolve().parent.parent
+RULES = json.loads((REPO / "report" / "categories.json").read_text())
 JS_ONLY = ("(?<", "(?P", "\\A", "\\Z", "(?i")
 
 
@@ -184,3 +187,52 @@ def test_a_plain_bug_is_not_blamed_on_product_or_infrastructure() -> None:
     assert category(KeyError("E2E_SOMETHING"), status="broken") == "Harness or configuration error"
     # never Allure's default "Product errors" bucket for a failure we cannot classify
     assert category(ZeroDivisionError("division by zero")) == "Unclassified failure"
+
+
+# -- the page stays self-contained (scripts/report.mjs) ------------------------------------------
+
+NODE = shutil.which("node")
+PAGE_TAIL = """<div id="app"></div>
+    <script async src="https://www.googletagmanager.com/gtag/js?id=G-XXXX"></script>
+    <script>
+        window.dataLayer = window.dataLayer || [];
+        function gtag(){dataLayer.push(arguments);}
+        gtag('js', new Date());
+        gtag('config', 'G-XXXX', {"report": "awesome"});
+    </script>
+    <script src="data:text/javascript;base64,AAAA"></script>
+</body></html>"""
+
+
+def _strip(tmp_path: Path, html: str) -> subprocess.CompletedProcess[str]:
+    assert NODE, "make report needs Node >= 20; so does this test"
+    (tmp_path / "in.html").write_text(html)
+    return subprocess.run(
+        [
+            NODE,
+            str(REPO / "scripts" / "report.mjs"),
+            str(tmp_path / "in.html"),
+            str(tmp_path / "out.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_report_page_loses_the_analytics_block(tmp_path: Path) -> None:
+    result = _strip(tmp_path, "<html><body>" + PAGE_TAIL)
+    assert result.returncode == 0, result.stderr
+    out = (tmp_path / "out.html").read_text()
+    assert "googletagmanager" not in out and "gtag" not in out
+    assert '<div id="app"></div>' in out and 'src="data:text/javascript;base64,AAAA"' in out
+
+
+def test_report_page_with_another_external_script_is_refused(tmp_path: Path) -> None:
+    html = "<html><body>" + PAGE_TAIL.replace(
+        "</body>", '<script src="https://cdn.example.invalid/x.js"></script></body>'
+    )
+    result = _strip(tmp_path, html)
+    assert result.returncode == 1
+    assert "external resource left in the page" in result.stderr
+    assert not (tmp_path / "out.html").exists()

@@ -32,6 +32,7 @@ from reference.platform.lifecycle import Conflict, Lifecycle, NotFound
 from reference.platform.plugins import PluginError, load_plugin_files, parse_source
 from reference.platform.store import Store, Workspace
 from reference.platform.template_import import (
+    DEFAULT_RUNTIME,
     ImportRefused,
     normalise_name,
     runtime_of,
@@ -139,6 +140,15 @@ def build_app(config: StackConfig) -> FastAPI:
                     seen.append({"id": f"builtin:{path.name}", "name": path.name})
         return seen
 
+    def builtin_runtime(name: str) -> str:
+        """The `runtime:` of a builtin template's config.yaml (default when unreadable)."""
+        try:
+            path = resolve_workspace_template_path(name, config.template_roots)
+            text = (path / "config.yaml").read_text(encoding="utf-8")
+            return runtime_of(name, {"config.yaml": text})
+        except (ProvisionRefused, OSError, UnicodeDecodeError, ImportRefused):
+            return DEFAULT_RUNTIME
+
     def template_exists(name: str) -> bool:
         if store.template(name):
             return True
@@ -185,19 +195,7 @@ def build_app(config: StackConfig) -> FastAPI:
             if t["name"] in names:
                 continue
             names.add(t["name"])
-            runtime = "claude-code"
-            path = None
-            for root in config.template_roots:
-                if (root / t["name"] / "config.yaml").is_file():
-                    path = root / t["name"] / "config.yaml"
-                    break
-            if path is not None:
-                try:
-                    text = path.read_text(encoding="utf-8")
-                    runtime = runtime_of(t["name"], {"config.yaml": text})
-                except (OSError, UnicodeDecodeError, ImportRefused):
-                    pass
-            builtin.append({**t, "runtime": runtime, "source": "builtin"})
+            builtin.append({**t, "runtime": builtin_runtime(t["name"]), "source": "builtin"})
         return imported + builtin
 
     # -- workspaces --------------------------------------------------------------------------
@@ -222,7 +220,7 @@ def build_app(config: StackConfig) -> FastAPI:
             resolve_workspace_template_path(name, config.template_roots)
         except ProvisionRefused as exc:
             raise error(422, exc.message) from exc
-        return name, "claude-code"
+        return name, builtin_runtime(name)
 
     @app.post("/workspaces", status_code=201)
     def create_workspace(body: WorkspaceCreate) -> dict[str, Any]:

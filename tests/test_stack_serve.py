@@ -1,4 +1,4 @@
-"""`python -m reference serve` as a user runs it: faults on, then SIGTERM/SIGKILL/SIGINT.
+"""`python -m reference serve` as a user runs it: faults on, then Ctrl-C (SIGINT) or SIGKILL.
 
 After shutdown no process that the stack started may remain; every box process carries the
 stack's state dir in its command line (bwrap's binds), which is how we find leftovers.
@@ -111,10 +111,15 @@ def boot_box(spaces: Any) -> str:
     return str(iid)
 
 
-def test_ssm_delay_and_slow_boot_then_sigterm_leaves_no_process(
+def test_whole_stack_with_ssm_delay_and_slow_boot_then_sigint_leaves_no_process(
     serve: Callable[..., Served], workspaces_for: Callable[[Any], Any]
 ) -> None:
-    served = serve("--no-platform", "--faults", "ssm-delay,slow-boot")
+    import httpx
+
+    served = serve("--faults", "ssm-delay,slow-boot")
+    assert served.info["platform_url"].startswith("http://127.0.0.1:")
+    answer = httpx.get(served.info["platform_url"] + "/health", timeout=10)
+    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
     spaces = workspaces_for(served.as_stack())
     iid = boot_box(spaces)
 
@@ -140,7 +145,9 @@ def test_ssm_delay_and_slow_boot_then_sigterm_leaves_no_process(
     assert "slow-boot: waiting 1.0s" in boot_log
 
     assert processes_mentioning(str(served.state_dir))
-    assert served.stop(signal.SIGTERM) == 0, served.stderr_text()
+    assert served.stop(signal.SIGINT) == 0, (
+        served.stderr_text()
+    )  # Ctrl-C; the harness sends SIGTERM
     spaces.wait_until(
         "no process of the stack left",
         lambda: processes_mentioning(str(served.state_dir)) + processes_mentioning("sleep 303.5"),
@@ -171,16 +178,3 @@ def test_throttled_reads_are_retried_and_sigkill_takes_the_boxes_along(
         lambda: processes_mentioning(str(served.state_dir)) + processes_mentioning("sleep 304.5"),
         lambda left: not left,
     )
-
-
-def test_serve_with_platform_answers_health_and_stops_on_sigint(
-    serve: Callable[..., Served],
-) -> None:
-    import httpx
-
-    served = serve()
-    assert served.info["platform_url"].startswith("http://127.0.0.1:")
-    assert served.info["aws_endpoint_url"].startswith("http://127.0.0.1:")
-    answer = httpx.get(served.info["platform_url"] + "/health", timeout=10)
-    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
-    assert served.stop(signal.SIGINT) == 0, served.stderr_text()

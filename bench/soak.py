@@ -16,7 +16,7 @@ import argparse
 import logging
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,16 +43,14 @@ def main() -> int:
     print(f"soak: {args.runs} runs, seed {seed}, run id {settings.run_id}", flush=True)
     epochs_started = [0]
 
-    def run_epoch(epoch: Epoch, may_continue: Callable[[], bool]) -> list[Outcome]:
+    def run_epoch(epoch: Epoch, may_continue: Callable[[], bool]) -> Iterator[Outcome]:
         epochs_started[0] += 1
         label = f"soak-{epochs_started[0]}"
-        outcomes: list[Outcome] = []
         with fault_stack(settings, epoch.faults, label) as handle:
             for n in range(epoch.runs):
                 if not may_continue():
                     break
-                outcomes.append(gate_once(handle, purpose=f"s{epochs_started[0]}-{n}"))
-        return outcomes
+                yield gate_once(handle, purpose=f"s{epochs_started[0]}-{n}")
 
     max_seconds = args.max_minutes * 60 if args.max_minutes else None
     result = soak(seed, args.runs, args.per_stack, run_epoch, max_seconds=max_seconds)

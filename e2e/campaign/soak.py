@@ -14,7 +14,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,9 @@ class SoakResult:
         }
 
 
-# (faults, runs) → one outcome per run, in order; lets the tests drive the loop without stacks
-RunEpoch = Callable[[Epoch, Callable[[], bool]], list[Outcome]]
+# (faults, runs) → one outcome per run, in order, as each ends (a generator prints progress
+# live); lets the tests drive the loop without stacks
+RunEpoch = Callable[[Epoch, Callable[[], bool]], Iterable[Outcome]]
 
 
 def soak(
@@ -133,8 +134,9 @@ def soak(
             break
         result.stacks += 1
         case = Case(epoch.faults, "benign")
-        outcomes = run_epoch(epoch, may_continue)
-        for outcome in outcomes:
+        ran = 0
+        for outcome in run_epoch(epoch, may_continue):
+            ran += 1
             record = RunRecord(len(result.records) + 1, epoch.faults, outcome, judge(case, outcome))
             result.records.append(record)
             print(
@@ -142,7 +144,7 @@ def soak(
                 f"{outcome.seconds:.2f}s {outcome.diagnosis[:120]}",
                 flush=True,
             )
-        if len(outcomes) < epoch.runs:
+        if ran < epoch.runs:
             result.stopped_early = f"time budget of {max_seconds:.0f}s spent"
             break
     return result

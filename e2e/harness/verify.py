@@ -311,10 +311,12 @@ def verify_box(ws: Workspace, expected: Expected, label: str, *, attempts: int =
     """Verify the current box; only a reading bracketed by two equal identities counts."""
     seen: list[str] = []
     for attempt in range(1, attempts + 1):
-        before = ws.wait_stable(f"stable box to verify {label}")
+        before = ws.current_stable_identity(f"stable box to verify {label}")
         try:
-            reading = read_box(ws, before)
-            installed = [str(p.get("name")) for p in ws.platform.plugins(ws.id)]
+            with ThreadPoolExecutor(1) as pool:
+                plugins = pool.submit(ws.platform.plugins, ws.id)
+                reading = read_box(ws, before)
+                installed = [str(p.get("name")) for p in plugins.result()]
             verification = decide(
                 label, reading, expected, installed, _fetcher(ws.host(before.instance_id))
             )

@@ -273,6 +273,15 @@ class Workspace:
         assert identity is not None
         return identity
 
+    def current_stable_identity(self, what: str) -> BoxIdentity:
+        """The box as last seen if that look was stable, else wait for a stable one. Any look
+        taken before a reading may open its bracket: if the box changed since, the closing look
+        differs and the reading is discarded."""
+        obs = self.last_observation
+        if obs is not None and obs.stable and obs.identity is not None:
+            return obs.identity
+        return self.wait_stable(what)
+
     def mark(self) -> Marker:
         events = self.events()
         obs = self.last_observation

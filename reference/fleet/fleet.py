@@ -98,6 +98,9 @@ class Fleet:
         for box in boxes:
             box.process.kill()
             self.ssm.instance_lost(box.instance_id)
+            # moto forgets its instances with the stack: their root disks go too (volumes stay)
+            shutil.rmtree(box.dirs.root, ignore_errors=True)
+            shutil.rmtree(box.dirs.run, ignore_errors=True)
         if self._spawner is not None:
             self._spawner.stop()
 

@@ -164,6 +164,24 @@ def test_terminated_instance_loses_ping_and_everything_in_it_dies(
     workspaces.wait_until(
         "box processes gone", lambda: host_processes_with("sleep 302.5"), lambda p: not p
     )
+    workspaces.wait_until("no zombie children", zombie_children, lambda z: not z)
+
+
+def zombie_children() -> list[int]:
+    """Children of this (stack) process that ended but were never reaped."""
+    import os
+
+    zombies = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] == "Z" and int(fields[1]) == os.getpid():
+                zombies.append(int(entry))
+    return zombies
 
 
 def host_processes_with(marker: str) -> list[int]:

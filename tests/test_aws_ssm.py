@@ -39,7 +39,7 @@ def run(spaces: Any, instance_id: str, *commands: str, **params: str) -> dict[st
 def test_status_goes_pending_in_progress_success_in_order(box: tuple[Any, str]) -> None:
     spaces, iid = box
     spaces.wait_online(iid)
-    command_id = send(spaces, iid, "sleep 0.4", "echo finished")
+    command_id = send(spaces, iid, "sleep 1", "echo finished")
     order = ["InvocationDoesNotExist", "Pending", "InProgress", "Success"]
     seen: list[str] = []
 

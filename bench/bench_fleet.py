@@ -104,17 +104,25 @@ def tree_memory(root_pid: int) -> dict[str, float]:
         pids.append(pid)
         stack.extend(children.get(pid, []))
     rss = pss = 0
+    root_rss = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/smaps_rollup") as handle:
                 for line in handle:
                     if line.startswith("Rss:"):
                         rss += int(line.split()[1])
+                        root_rss += int(line.split()[1]) if pid == root_pid else 0
                     elif line.startswith("Pss:"):
                         pss += int(line.split()[1])
         except OSError:
             continue
-    return {"processes": len(pids), "rss_mib": rss / 1024, "pss_mib": pss / 1024}
+    return {
+        "processes": len(pids),
+        "rss_mib": rss / 1024,
+        "pss_mib": pss / 1024,
+        "stack_process_rss_mib": root_rss / 1024,
+        "boxes_rss_mib": (rss - root_rss) / 1024,
+    }
 
 
 class Bench:

@@ -72,7 +72,11 @@ class EmbeddedStack:
                 start_new_session=True,
             )
         assert self.proc.stdout is not None
-        line = self._first_line(self.proc.stdout)
+        try:
+            line = self._first_line(self.proc.stdout)
+        except BaseException:  # Ctrl-C / SIGTERM while starting: never leave the stack behind
+            self.stop()
+            raise
         try:
             self.info = json.loads(line)
             self.target = Target.from_stack_line(self.info)

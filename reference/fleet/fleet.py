@@ -105,19 +105,24 @@ class Fleet:
             self._spawner.stop()
 
     def _loop(self) -> None:
+        pause = self.settings.reconcile_every_s
         while not self._stopping.is_set():
-            self._wake.wait(self.settings.reconcile_every_s)
+            self._wake.wait(pause)
             self._wake.clear()
             if self._stopping.is_set():
                 break
             try:
-                self.reconcile()
+                waiting = self.reconcile()
             except Exception:
                 log.exception("fleet reconcile failed; retrying on the next tick")
+                waiting = False
+            # An instance waiting for its volume is looked at again soon.
+            pause = 0.01 if waiting else self.settings.reconcile_every_s
 
     # --- reconcile ---
 
-    def reconcile(self) -> None:
+    def reconcile(self) -> bool:
+        """Bring boxes in line with EC2; True while some instance still waits for its volume."""
         log.debug("reconcile")
         with self._lock:
             views = ec2_view.workspace_instances(self.settings.region)
@@ -139,9 +144,7 @@ class Fleet:
             for box in self.boxes.values():
                 if box.online and not box.ended:
                     self.ssm.ping(box.instance_id)
-        if waiting:
-            # An instance waits for its volume: look again soon, not in reconcile_every_s.
-            threading.Timer(0.01, self._wake.set).start()
+        return waiting
 
     def _try_start(self, view: ec2_view.InstanceView) -> bool:
         """Start the instance's box, unless its data volume may still be on its way."""

@@ -8,7 +8,6 @@ STAMP := $(VENV)/.installed
 # xdist workers for the e2e suite: one per core (override: make e2e XDIST=0)
 XDIST ?= $(shell nproc 2>/dev/null || echo 2)
 REPORTS := reports
-PYTEST_REPORT = --alluredir $(REPORTS)/allure-results --junitxml $(REPORTS)/junit-$(1).xml
 
 .PHONY: setup e2e test lint types contract workflows unit report clean
 
@@ -21,13 +20,16 @@ $(STAMP): pyproject.toml scripts/ensure-system-deps.sh
 
 setup: $(STAMP)
 
+# Fresh allure results per run: Allure shows leftovers of an earlier run as "retries".
 e2e: setup
-	@mkdir -p $(REPORTS)
-	$(BIN)/pytest e2e -n $(XDIST) -p no:cacheprovider $(call PYTEST_REPORT,e2e)
+	@rm -rf $(REPORTS)/allure-results && mkdir -p $(REPORTS)
+	$(BIN)/pytest e2e -n $(XDIST) -p no:cacheprovider -p e2e.allure_env \
+		--alluredir $(REPORTS)/allure-results --junitxml $(REPORTS)/junit-e2e.xml
 
 unit: setup
 	@mkdir -p $(REPORTS)
-	$(BIN)/pytest tests -n $(XDIST) -p no:cacheprovider $(call PYTEST_REPORT,unit)
+	$(BIN)/pytest tests -n $(XDIST) -p no:cacheprovider --durations=15 \
+		--junitxml $(REPORTS)/junit-unit.xml
 
 lint: setup
 	$(BIN)/ruff check .

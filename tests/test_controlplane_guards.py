@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reference.controlplane.errors import ProvisionRefused
 from reference.controlplane.templates import (
@@ -16,6 +18,7 @@ from reference.controlplane.templates import (
     resolve_workspace_template_path,
     validate_config_files,
 )
+from reference.platform.template_import import ImportRefused, normalise_relpath
 from reference.platform.testing import MINI_TEMPLATE, write_template
 
 
@@ -204,3 +207,25 @@ def test_collect_without_prompts(roots: list[Path]) -> None:
 def test_inline_config_files_are_guarded(files: dict[str, str], fragment: str) -> None:
     with pytest.raises(ProvisionRefused, match=fragment):
         validate_config_files("t", files)
+
+
+path_parts = st.sampled_from(["a", "prompts", "config.yaml", "..", ".", "", "b.md", "/", "\\"])
+
+
+@given(st.lists(path_parts, min_size=1, max_size=6).map("/".join))
+def test_owned_paths_are_always_safe_and_inside_the_allowlist(path: str) -> None:
+    if is_cp_template_asset_path(path):
+        parts = path.split("/")
+        assert ".." not in parts and "" not in parts and "." not in parts
+        assert not path.startswith("/") and "\\" not in path
+        assert path == "config.yaml" or (parts[0] == "prompts" and len(parts) > 1)
+
+
+@given(st.lists(path_parts, min_size=1, max_size=6).map("/".join))
+def test_import_normalisation_never_yields_a_traversing_path(path: str) -> None:
+    try:
+        clean = normalise_relpath("t", path)
+    except ImportRefused:
+        return
+    assert ".." not in clean.split("/") and not clean.startswith("/")
+    assert clean and "//" not in clean and "\\" not in clean

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reference.platform.testing import PlatformUnderTest, make_config
+from reference.platform.testing import Eventually, PlatformUnderTest, make_config
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +209,26 @@ def test_a_platform_restart_loses_no_workspace_template_or_event(tmp_path: Path)
         # the restarted platform still drives the workspace
         put.client.post(f"/workspaces/{ws_id}/restart", json={})
         assert put.wait_online(ws_id, ws_before["generation"] + 1)["status"] == "online"
+
+
+def test_a_platform_restart_mid_provision_resumes_the_workspace(tmp_path: Path) -> None:
+    """The process dies before the box registers; the next process provisions it again."""
+    import threading
+
+    config = make_config(tmp_path)
+    with PlatformUnderTest(config) as put:
+        assert put.fleet is not None
+        gate = threading.Event()
+        put.fleet.before_register = lambda _box: gate.wait(10)
+        ws_id = put.create(name="interrupted")
+        first = Eventually.wait(
+            lambda: put.workspace(ws_id), lambda w: w["instance_id"], "the first launch"
+        )
+        assert first["status"] == "provisioning"
+        put.stop_platform()
+        put.fleet.before_register = None
+        put.start_platform()
+        gate.set()  # the first box now registers against the new process: it is stale
+        ws = put.wait_online(ws_id, 2)
+        assert ws["instance_id"] != first["instance_id"]
+        assert put.client.post(f"/workspaces/{ws_id}/restart", json={}).status_code == 200

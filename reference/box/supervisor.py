@@ -162,6 +162,8 @@ def run_command(msg: dict[str, Any]) -> None:
 def molecule_lifecycle() -> None:
     """Boot, then the agent, in this process (one lean Python per box); report how it ended."""
     code = 1
+    instance: dict[str, Any] = {}
+    user_data: dict[str, Any] | None = None
     try:
         from reference.box import agent, boot
 
@@ -171,13 +173,21 @@ def molecule_lifecycle() -> None:
             instance = json.load(handle)
         user_data = boot.run(instance)
         code = 1 if user_data is None else agent.run(instance, user_data)
-    except Exception as exc:  # a bug must be visible in the box's log and to the fleet
+    except Exception as exc:  # a bug must be visible in the box's log, the fleet and platform
         import traceback
 
         from reference.box import boxlog
+        from reference.box.registry import Registry, RegistryError
 
         boxlog.log("supervisor", f"boot/agent crashed: {exc!r}\n{traceback.format_exc()}")
         code = 70
+        if user_data is not None:
+            try:
+                Registry(user_data["platform_url"], user_data["workspace_token"]).boot_failed(
+                    user_data["workspace_id"], instance["instance_id"], f"agent crashed: {exc!r}"
+                )
+            except (RegistryError, KeyError) as report_exc:
+                boxlog.log("supervisor", f"could not report the crash: {report_exc!r}")
     emit({"ev": "agent-exit", "code": code})
 
 

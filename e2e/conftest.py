@@ -62,6 +62,32 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, _term)
 
 
+# Longest tests first, so xdist's load scheduling never leaves one worker alone with a long
+# tail while the other idles. Substrings of node ids, heaviest first; the rest keep their order.
+LONGEST_FIRST = (
+    "benign",
+    "test_gate.py",
+    "docker_backend",
+    "fires_late",
+    "crash_recovery",
+    "coalesce",
+    "fault_proofs",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = os.path.dirname(__file__)
+    slots = [i for i, item in enumerate(items) if str(item.path).startswith(here)]
+
+    def weight(item: pytest.Item) -> int:
+        hits = [n for n, key in enumerate(LONGEST_FIRST) if key in item.nodeid]
+        return hits[0] if hits else len(LONGEST_FIRST)
+
+    ordered = sorted((items[i] for i in slots), key=weight)
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
+
+
 @pytest.fixture(scope="session")
 def settings(pytestconfig: pytest.Config):
     try:

@@ -39,11 +39,13 @@ class EmbeddedStack:
         stop_timeout_s: float = 15.0,
         log_dir: Path | None = None,
         label: str = "stack",
+        command: list[str] | None = None,
     ) -> None:
         self.extra_env = dict(env or {})
         self.start_timeout_s = start_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self.label = label
+        self.command = command or [sys.executable, "-m", "reference", "serve", "--json"]
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="e2e-stack-"))
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
@@ -63,7 +65,7 @@ class EmbeddedStack:
         started = time.monotonic()
         with open(self.stderr_path, "wb") as stderr:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "reference", "serve", "--json"],
+                self.command,
                 cwd=REPO_ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,

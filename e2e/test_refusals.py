@@ -10,9 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.harness.gate import GateContext, import_template
+from e2e.harness.gate import GateContext, GateResult, import_template, provision
+from e2e.harness.gate import verify as verify_step
+from e2e.harness.manifest import read_manifest
 from e2e.harness.session import StackHandle
-from e2e.harness.settings import RunSettings
+from e2e.harness.settings import TEMPLATE_FIXTURE, RunSettings
 from e2e.harness.verify import TemplateFixture
 
 KIB = 1024
@@ -116,15 +118,24 @@ def test_template_set_over_the_secret_limit_provisions_nothing(gate_ctx: GateCon
 
 
 @pytest.mark.reference_only
-def test_template_symlinked_out_of_its_root_is_refused(
+def test_symlinks_never_carry_files_from_outside_the_template(
     own_stack: Callable[..., GateContext], tmp_path: Path
 ) -> None:
-    """Needs a template root we control: a stack of our own with REFERENCE_TEMPLATE_ROOTS."""
+    """A template dir symlinked out of its root is refused, creating nothing; a symlinked file
+    inside a template is skipped (DESIGN §5), so its target never reaches the box. Needs a
+    template root we control: a stack of our own with REFERENCE_TEMPLATE_ROOTS."""
     root, outside = tmp_path / "root", tmp_path / "outside"
-    root.mkdir()
     (outside / "prompts").mkdir(parents=True)
     (outside / "config.yaml").write_text("name: outside\n")
     (outside / "prompts" / "system.md").write_text("escaped\n")
+    secret = outside / "host-secret.txt"
+    secret.write_text("host secret that must never reach a box\n")
+    fixture = TemplateFixture.from_dir(TEMPLATE_FIXTURE)
+    linked = root / "linked-prompt"
+    for rel, data in fixture.files.items():
+        (linked / rel).parent.mkdir(parents=True, exist_ok=True)
+        (linked / rel).write_bytes(data)
+    os.symlink(secret, linked / "prompts" / "leak.md")
     os.symlink(outside, root / "escape")
     ctx = own_stack({"REFERENCE_TEMPLATE_ROOTS": str(root)}, label="stack-symlinks")
     before = aws_footprint(ctx.stack)
@@ -133,3 +144,8 @@ def test_template_symlinked_out_of_its_root_is_refused(
     )
     refused(answer, (400, 403, 422), "escape", "symlink")
     assert aws_footprint(ctx.stack) == before, "a refused request provisioned something"
+
+    ws, expected = provision(ctx, "linked-prompt", fixture, template="linked-prompt")
+    verify_step(ws, expected, "with a symlinked prompt in the template", GateResult(ws))
+    configs = read_manifest(ws.host(ws.current_stable_identity("box").instance_id), "/configs")
+    assert "prompts/leak.md" not in configs, configs.render()

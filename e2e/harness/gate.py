@@ -164,11 +164,16 @@ def verify(ws: Workspace, expected: Expected, label: str, result: GateResult) ->
 
 
 def provision(
-    ctx: GateContext, purpose: str = "gate", fixture: TemplateFixture | None = None
+    ctx: GateContext,
+    purpose: str = "gate",
+    fixture: TemplateFixture | None = None,
+    *,
+    template: str | None = None,
 ) -> tuple[Workspace, Expected]:
-    """Import the template, create the workspace, wait until online and settled."""
+    """Import the template (unless `template` names one the platform already has), create the
+    workspace, wait until online and settled."""
     fixture = fixture or TemplateFixture.from_dir(ctx.template_dir)
-    template = import_template(ctx, fixture)
+    template = template or import_template(ctx, fixture)
     ws = Workspace.create(
         ctx.platform, ctx.aws, ctx.settings, ctx.cleanup, ctx.name(purpose), template
     )

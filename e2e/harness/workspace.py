@@ -239,12 +239,15 @@ class Workspace:
         timeout_s: float,
         abort: Callable[[Observation], str | None] | None = None,
     ) -> Outcome[Observation]:
+        capped = self.settings.cap(timeout_s)
+        if capped < timeout_s:
+            what += f" (deadline cut to {capped:.0f}s by E2E_DEADLINE_S)"
         try:
             return wait_for(
                 f"{self.name}: {what}",
                 self.observe,
                 done,
-                timeout_s=self.settings.cap(timeout_s),
+                timeout_s=capped,
                 poll_s=self.profile.poll_s,
                 describe=Observation.describe,
                 abort=abort or self._abort_if_dead,

@@ -261,3 +261,38 @@ def test_twenty_at_once_all_online(put: PlatformUnderTest) -> None:
         "all online",
     )
     assert statuses == {"online"}
+
+
+@pytest.mark.parametrize(
+    ("backend", "fault", "generation", "reasons", "expected"),
+    [
+        ("saas", None, 0, ["create"], "t"),
+        ("saas", None, 3, ["manual"], "t"),
+        ("saas", None, 3, ["plugin_reconcile"], "t"),
+        ("saas", "restart-drops-template", 0, ["create"], "t"),
+        ("saas", "restart-drops-template", 3, ["crash_recovery"], ""),
+        ("saas", "reconcile-drops-template", 1, ["manual"], "t"),
+        ("saas", "reconcile-drops-template", 1, ["manual", "plugin_reconcile"], ""),
+        ("docker", None, 0, ["create"], "t"),
+        ("docker", None, 0, ["manual"], "t"),  # first provision failed: deliver on retry
+        ("docker", None, 2, ["manual"], ""),
+    ],
+)
+def test_template_sent_to_the_cp(
+    tmp_path: Path,
+    backend: str,
+    fault: str | None,
+    generation: int,
+    reasons: list[str],
+    expected: str,
+) -> None:
+    from reference.platform.lifecycle import Lifecycle
+    from reference.platform.store import Store
+
+    config = make_config(tmp_path, backend=backend, faults_on=frozenset([fault] if fault else []))
+    store = Store(config.db_path)
+    ws = store.add_workspace(name="n", template="t", runtime="r", tier=1, org_id="o", token="x")
+    ws = store.update(ws.id, generation=generation)
+    lifecycle = Lifecycle(config, store, cp=None)  # type: ignore[arg-type]
+    assert lifecycle.template_for(ws, reasons) == expected
+    store.close()

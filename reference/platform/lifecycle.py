@@ -168,8 +168,8 @@ class Lifecycle:
     # -- the provision job -------------------------------------------------------------------
     def template_for(self, ws: Workspace, reasons: list[str]) -> str:
         """The template path to send the CP: re-resolved on every restart, like first provision."""
-        if "create" in reasons:
-            return ws.template
+        if "create" in reasons or ws.generation == 0:
+            return ws.template  # nothing was ever delivered: a first delivery in every mode
         if self.config.backend == "docker":
             return ""  # on purpose: the persistent config volume already holds /configs
         if faults.is_on(self.config.faults, faults.RESTART_DROPS_TEMPLATE):

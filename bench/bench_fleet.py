@@ -4,7 +4,8 @@ Runs `python -m reference serve --json` as a subprocess (the whole stack), provi
 boto3 exactly like the control plane does, and has them register with a small recording
 registry in this process. Measures:
 
-- launch → registered: RunInstances+AttachVolume until the agent's POST /registry/register;
+- launch → registered: RunInstances+AttachVolume until the agent's POST /registry/register, on a
+  quiet fleet (each box terminated after it registered), and again while filling up to N boxes;
 - SSM round trip: send_command → GetCommandInvocation says Success with the output;
 - with N boxes alive at once: every box answers a command; the stack's process tree RSS/PSS.
 
@@ -230,12 +231,15 @@ def main() -> int:
         bench.launch(ws, volume)
         registry.wait_for(ws)
 
+        # launch → registered on a quiet fleet: each box is terminated once it registered
         launches = []
         for _ in range(args.launches):
             ws, volume = bench.prepare()
             started = time.monotonic()
-            bench.launch(ws, volume)
+            iid = bench.launch(ws, volume)
             launches.append(registry.wait_for(ws) - started)
+            bench.ec2.terminate_instances(InstanceIds=[iid])
+            bench.instances.remove(iid)
         result["launch_to_registered"] = summary(launches)
 
         first = bench.instances[0]
@@ -243,10 +247,14 @@ def main() -> int:
             [bench.round_trip(first) for _ in range(args.round_trips)]
         )
 
+        # fill up to N boxes; these launches happen while more and more boxes heartbeat
+        filling = []
         while len(bench.instances) < args.boxes:
             ws, volume = bench.prepare()
+            started = time.monotonic()
             bench.launch(ws, volume)
-            registry.wait_for(ws)
+            filling.append(registry.wait_for(ws) - started)
+        result["launch_to_registered_while_filling"] = summary(filling)
         time.sleep(1.0)  # let every agent settle into its heartbeat loop before measuring
         answered = 0
         for iid in bench.instances:
@@ -268,6 +276,9 @@ def main() -> int:
     args.out.write_text(json.dumps(result, indent=2))
     short = {
         "launch_to_registered_median_s": result["launch_to_registered"]["median_s"],
+        "launch_to_registered_while_filling_median_s": (
+            result["launch_to_registered_while_filling"]["median_s"]
+        ),
         "ssm_round_trip_median_s": result["ssm_round_trip"]["median_s"],
         "ssm_round_trip_with_all_boxes_median_s": result["ssm_round_trip_with_all_boxes"][
             "median_s"

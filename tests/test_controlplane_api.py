@@ -227,3 +227,22 @@ def test_bad_provision_body_is_422_naming_the_field(config: StackConfig) -> None
     answer = _cp(config).post("/workspaces/provision", json={"workspace_id": "../x"})
     assert answer.status_code == 422
     assert "workspace_id" in answer.json()["error"] and "platform_url" in answer.json()["error"]
+
+
+def test_the_leaves_nothing_check_sees_each_kind_of_leftover(
+    config: StackConfig, aws: Aws, request: pytest.FixtureRequest
+) -> None:
+    """`nothing_for` must fail on a provision that did happen, or it proves nothing."""
+    ws_id = _ws(request)
+    cp = _cp(config)
+    launched = cp.post("/workspaces/provision", json=_body(ws_id)).json()
+    with pytest.raises(AssertionError, match="launched an instance"):
+        aws.nothing_for(ws_id)
+    cp.delete(f"/workspaces/{ws_id}", params={"instance_id": launched["instance_id"]})
+    with pytest.raises(AssertionError, match="created a volume"):
+        aws.nothing_for(ws_id)
+    aws.ec2.delete_volume(VolumeId=launched["volume_id"])
+    with pytest.raises(AssertionError, match="staged a secret"):
+        aws.nothing_for(ws_id)
+    cp.delete(f"/workspaces/{ws_id}", params={"purge": "true"})
+    aws.nothing_for(ws_id)

@@ -232,3 +232,22 @@ def test_a_platform_restart_mid_provision_resumes_the_workspace(tmp_path: Path) 
         ws = put.wait_online(ws_id, 2)
         assert ws["instance_id"] != first["instance_id"]
         assert put.client.post(f"/workspaces/{ws_id}/restart", json={}).status_code == 200
+
+
+def test_a_crash_seen_by_a_dead_process_is_still_recovered(tmp_path: Path) -> None:
+    """Offline in the store but no restart yet: the next process restarts the box."""
+    from reference.platform.store import Store
+
+    config = make_config(tmp_path)
+    with PlatformUnderTest(config) as put:
+        ws_id = put.create(name="crashed-while-down")
+        before = put.wait_online(ws_id)
+        put.stop_platform()
+        store = Store(config.db_path)
+        store.update(ws_id, status="offline", busy=0)
+        store.close()
+        put.start_platform()
+        after = put.wait_online(ws_id, before["generation"] + 1)
+        assert after["instance_id"] != before["instance_id"]
+        restarts = [e for e in put.events(ws_id) if e["type"] == "WORKSPACE_RESTARTING"]
+        assert restarts[-1]["payload"]["reason"] == "crash_recovery"

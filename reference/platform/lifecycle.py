@@ -75,6 +75,9 @@ class Lifecycle:
             if ws.status == "online" and not ws.reconciled:
                 self._schedule_reconcile(ws.id)
         self._watcher.start()
+        for ws in self.store.workspaces("status = 'offline' AND busy = 0"):
+            # the previous process saw the crash but died before restarting the box
+            self.restart(ws.id, "crash_recovery")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -87,7 +90,10 @@ class Lifecycle:
     def _submit(self, fn: Callable[..., None], *args: Any) -> None:
         if self._stopping.is_set():
             return
-        self._pool.submit(self._guarded, fn, *args)
+        try:
+            self._pool.submit(self._guarded, fn, *args)
+        except RuntimeError:  # the pool shut down meanwhile: the next process resumes
+            log.warning("platform stopping: %s%r not started", fn.__name__, args)
 
     @staticmethod
     def _guarded(fn: Callable[..., None], *args: Any) -> None:

@@ -99,12 +99,13 @@ def test_output_is_capped_at_24000_characters_and_never_held_whole(
 
 def test_hanging_command_is_killed_at_execution_timeout(box: tuple[Any, str]) -> None:
     spaces, iid = box
-    timed_out = run(spaces, iid, "echo started", "sleep 300.5", executionTimeout="1")
+    timed_out = run(spaces, iid, "echo started", "sleep 300.5", "echo never", executionTimeout="1")
     assert (timed_out["Status"], timed_out["StatusDetails"], timed_out["ResponseCode"]) == (
         "TimedOut",
         "ExecutionTimedOut",
         -1,
     )
+    assert timed_out["StandardOutputContent"] == "started\n"  # output up to the kill is kept
     survivors = run(spaces, iid, "pgrep -f 'sleep 30[0].5' || echo none")
     assert survivors["StandardOutputContent"] == "none\n"
 

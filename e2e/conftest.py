@@ -14,7 +14,8 @@ import pytest
 
 from e2e.harness.cleanup import Cleanup
 from e2e.harness.gate import GateContext
-from e2e.harness.session import StackHandle, connect, start_embedded
+from e2e.harness.pool import StackPool
+from e2e.harness.session import StackHandle, connect
 from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
 from e2e.harness.workspace import WorkspaceStats
 
@@ -60,6 +61,33 @@ def pytest_configure(config: pytest.Config) -> None:
             raise KeyboardInterrupt(f"signal {signum}")
 
         signal.signal(signal.SIGTERM, _term)
+    config.addinivalue_line(
+        "markers",
+        "stack_env(env, label): REFERENCE_* environment of the private reference stack this test "
+        "needs (own_stack); declared so the session can start it while the previous test runs",
+    )
+
+
+# The next test this process will run (pytest and xdist know it): its stack can start early.
+_next_item: list[pytest.Item | None] = [None]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    _next_item[0] = nextitem
+    yield
+
+
+def stack_needed(item: pytest.Item | None) -> tuple[dict[str, str], str] | None:
+    """(env, label) of the stack an e2e test will ask for, if any is known in advance."""
+    if item is None:
+        return None
+    marker = item.get_closest_marker("stack_env")
+    if marker is not None:
+        return dict(marker.args[0]), str(marker.args[1] if len(marker.args) > 1 else "own-stack")
+    if "stack" in getattr(item, "fixturenames", ()):
+        return {}, "session-stack"
+    return None
 
 
 # Longest tests first, so xdist's load scheduling never leaves one worker alone with a long
@@ -97,9 +125,32 @@ def settings(pytestconfig: pytest.Config):
 
 
 @pytest.fixture(scope="session")
-def stack(settings) -> Iterator[StackHandle]:
+def stack_pool(settings) -> Iterator[StackPool]:
+    pool = StackPool(settings)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(autouse=True)
+def _start_stacks_early(request: pytest.FixtureRequest, settings, stack_pool: StackPool) -> None:
+    """Start the stacks this test and the next one need in the background (reference only)."""
+    if settings.is_staging:
+        return
+    for item in (request.node, _next_item[0]):
+        needed = stack_needed(item)
+        if needed and (needed[0] or settings.target == "embedded"):
+            stack_pool.prefetch(*needed)
+
+
+@pytest.fixture(scope="session")
+def stack(settings, stack_pool: StackPool) -> Iterator[StackHandle]:
     """The session's target. Embedded: this worker's own stack, leak-checked at the end."""
-    handle = connect(settings)
+    if settings.target == "embedded":
+        handle = stack_pool.take({}, "session-stack", shared=True)
+    else:
+        handle = connect(settings)
     try:
         yield handle
         if settings.target == "embedded" and not settings.keep:
@@ -147,7 +198,10 @@ def _stopping_stacks() -> Iterator[list[StackHandle]]:
 
 @pytest.fixture
 def own_stack(
-    settings, request: pytest.FixtureRequest, _stopping_stacks: list[StackHandle]
+    settings,
+    request: pytest.FixtureRequest,
+    stack_pool: StackPool,
+    _stopping_stacks: list[StackHandle],
 ) -> Iterator[Callable[..., Any]]:
     """Start a private reference stack with REFERENCE_* switches (reference-only: skips on
     staging). Returns a GateContext on it; its workspaces are cleaned, then leaks checked,
@@ -156,8 +210,12 @@ def own_stack(
         pytest.skip("needs its own reference stack (fault switches / docker backend)")
     started: list[tuple[StackHandle, GateContext]] = []
 
-    def start(env: Mapping[str, str], label: str = "own-stack") -> GateContext:
-        handle = start_embedded(settings, env, label=label)
+    def start(env: Mapping[str, str] | None = None, label: str | None = None) -> GateContext:
+        declared = stack_needed(request.node)
+        if env is None:
+            assert declared and declared[0], "own_stack() without env needs @stack_env"
+            env, label = declared
+        handle = stack_pool.take(env, label or "own-stack")
         ctx = GateContext(
             handle.platform, handle.aws, settings, Cleanup(keep=settings.keep), stack=handle
         )

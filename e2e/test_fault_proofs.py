@@ -37,19 +37,23 @@ KNOWN_INVISIBLE = {
 BENIGN_FAULTS = ["late-reconcile", "slow-boot", "ssm-delay", "aws-throttle", "platform-5xx"]
 
 
+def faults_on(faults: str, label: str) -> pytest.MarkDecorator:
+    """The private stack a proof runs against (started ahead of time by the session)."""
+    return pytest.mark.stack_env({"REFERENCE_FAULTS": faults}, label)
+
+
 def _product_param(fault: str) -> object:
+    marks = [faults_on(fault, f"stack-{fault}")]
     if fault in KNOWN_INVISIBLE:
-        return pytest.param(
-            fault, marks=pytest.mark.xfail(reason=KNOWN_INVISIBLE[fault], strict=True)
-        )
-    return fault
+        marks.append(pytest.mark.xfail(reason=KNOWN_INVISIBLE[fault], strict=True))
+    return pytest.param(fault, marks=marks)
 
 
 @pytest.mark.parametrize("fault", [_product_param(f) for f in sorted(PRODUCT_FAULTS)])
 def test_gate_fails_on_product_fault_naming_the_cause(
     fault: str, own_stack: Callable[..., GateContext]
 ) -> None:
-    ctx = own_stack({"REFERENCE_FAULTS": fault}, label=f"stack-{fault}")
+    ctx = own_stack()
     with pytest.raises(VerificationFailed) as info:
         run_gate(ctx, restarts=0, purpose=fault)
     message = str(info.value)
@@ -57,19 +61,21 @@ def test_gate_fails_on_product_fault_naming_the_cause(
     assert not missing, f"diagnosis lacks {missing}:\n{message}"
 
 
+@faults_on(",".join(BENIGN_FAULTS), "stack-benign")
 def test_gate_passes_despite_all_benign_faults_at_once(
     own_stack: Callable[..., GateContext],
 ) -> None:
     """One stack with every benign fault on: late reconcile, slow boots, SSM invocations first
     missing then pending, throttled AWS calls, 503s on platform reads. The gate must pass."""
-    ctx = own_stack({"REFERENCE_FAULTS": ",".join(BENIGN_FAULTS)}, label="stack-benign")
+    ctx = own_stack()
     result = run_gate(ctx, restarts=0, purpose="benign")
     assert len(result.verifications) == 3
 
 
+@faults_on("reconcile-drops-template,late-reconcile", "stack-late-drop")
 def test_reconcile_drop_is_caught_even_when_the_reconcile_fires_late(
     own_stack: Callable[..., GateContext],
 ) -> None:
-    ctx = own_stack({"REFERENCE_FAULTS": "reconcile-drops-template,late-reconcile"})
+    ctx = own_stack()
     with pytest.raises(VerificationFailed, match=r"config\.yaml is the 218-byte stub"):
         run_gate(ctx, restarts=0, purpose="late-drop")

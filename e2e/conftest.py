@@ -184,9 +184,6 @@ def gate_ctx(stack: StackHandle, settings, cleanup: Cleanup, request: pytest.Fix
     _summarize(request, ctx.stats)
 
 
-OwnStack = Callable[[Mapping[str, str]], GateContext]
-
-
 @pytest.fixture(scope="session")
 def _stopping_stacks() -> Iterator[list[StackHandle]]:
     """Own stacks are signalled at their test's end and reaped here, at the session's end."""

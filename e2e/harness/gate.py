@@ -22,7 +22,7 @@ from e2e.harness import report
 from e2e.harness.aws import AwsClients
 from e2e.harness.cleanup import Cleanup
 from e2e.harness.files import write_files
-from e2e.harness.manifest import Manifest, ManifestError, manifest_of_dir, read_manifest
+from e2e.harness.manifest import Manifest, ManifestError, manifest_of_dir
 from e2e.harness.names import unique_name
 from e2e.harness.platform import PlatformClient
 from e2e.harness.settings import PLUGINS_FIXTURE, TEMPLATE_FIXTURE, RunSettings
@@ -224,7 +224,6 @@ __all__ = [
     "GateResult",
     "VerificationFailed",
     "provision",
-    "read_manifest",
     "run_gate",
     "seed_and_snapshot",
     "verify",

@@ -126,7 +126,9 @@ class Workspace:
     def delete(self) -> None:
         """DELETE ?confirm=true, then wait until no running instance carries its tag."""
         if not self.id:
-            return  # never created (the POST failed before answering)
+            self.id = self._find_by_name() or ""
+            if not self.id:
+                return  # never created (the POST failed before the platform made it)
         with report.step(f"delete workspace {self.name}"):
             self.platform.delete_workspace(self.id)
             wait_for(
@@ -139,6 +141,19 @@ class Workspace:
                 log_every_s=self.profile.log_every_s,
                 transient=(BotoCoreError, ClientError),
             )
+
+    def _find_by_name(self) -> str | None:
+        """The id of a workspace whose create answer was lost (e.g. a read timeout after the
+        platform made it). Best effort: needs `GET /workspaces`; the sweeper catches the rest."""
+        try:
+            listed = self.platform.request("GET", "/workspaces")
+            if listed.status_code != 200:
+                return None
+            found = [w for w in listed.json() if w.get("name") == self.name]
+        except Exception as exc:  # cleanup must go on with whatever else is registered
+            log.warning("%s: cannot look the workspace up by name: %r", self.name, exc)
+            return None
+        return str(found[0]["id"]) if found else None
 
     # -- observation -------------------------------------------------------------------------
 

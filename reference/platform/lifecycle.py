@@ -28,6 +28,7 @@ from reference.controlplane.templates import resolve_workspace_template_path
 from reference.platform.cp_client import CpClient, CpError
 from reference.platform.plugins import PluginError, declared_plugins, plugin_dir
 from reference.platform.store import Store, Workspace
+from reference.platform.template_import import SAFE_LOADER
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +317,7 @@ class Lifecycle:
     def declared_plugins(self, ws: Workspace) -> list[str]:
         try:
             path = resolve_workspace_template_path(ws.template, self.config.template_roots)
-            data = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+            data = yaml.load((path / "config.yaml").read_text(encoding="utf-8"), Loader=SAFE_LOADER)
         except (ProvisionRefused, OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             log.warning("reconcile of %s: cannot read template config: %s", ws.id, exc)
             return []

@@ -102,13 +102,17 @@ class EmbeddedStack:
         reader.join(self.start_timeout_s)
         assert self.proc is not None
         if not box or not box[0].strip():
+            if box:  # end of output: the process is exiting; give it a moment to be reaped
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(self.stop_timeout_s)
             code = self.proc.poll()
             self.stop()
-            why = (
-                f"exited with code {code}"
-                if code is not None
-                else (f"said nothing within {self.start_timeout_s:.0f}s")
-            )
+            if code is not None:
+                why = f"exited with code {code}"
+            elif box:
+                why = "closed its output without announcing itself"
+            else:
+                why = f"said nothing within {self.start_timeout_s:.0f}s"
             raise StackStartError(f"{self.label} {why}\n{self._tail()}")
         return box[0].decode("utf-8", "replace").strip()
 

@@ -180,3 +180,29 @@ def test_docker_mode_restart_keeps_configs_without_a_secret(workspaces: Any) -> 
     assert manifest(workspaces, second, "/configs") == {
         f"./{rel}": sha(text) for rel, text in TEMPLATE.items()
     }
+
+
+def test_plugins_on_the_volume_mirror_what_the_platform_serves(workspaces: Any) -> None:
+    ws = workspaces.new_id()
+    workspaces.put_config(ws, TEMPLATE)
+    volume = workspaces.new_volume(ws)
+    workspaces.registry.plugins[ws] = [
+        {"name": "seo-all", "source": "local://seo-all", "files": {"plugin.yaml": "a\n"}},
+        {"name": "extra", "source": "local://extra", "files": {"plugin.yaml": "b\n"}},
+    ]
+    first = workspaces.launch(ws, volume)
+    workspaces.wait_until("register", lambda: workspaces.registry.of("register", ws), bool)
+    assert set(manifest(workspaces, first, "/configs/plugins")) == {
+        "./seo-all/plugin.yaml",
+        "./extra/plugin.yaml",
+    }
+    workspaces.terminate(first)
+    workspaces.wait_until("first box gone", lambda: workspaces.ping(first), lambda s: s != "Online")
+    workspaces.registry.plugins[ws] = workspaces.registry.plugins[ws][:1]  # `extra` was lost
+    second = workspaces.launch(ws, volume, generation=2)
+    workspaces.wait_until(
+        "second registration",
+        lambda: [r for r in workspaces.registry.of("register", ws) if r["instance_id"] == second],
+        bool,
+    )
+    assert manifest(workspaces, second, "/configs/plugins") == {"./seo-all/plugin.yaml": sha("a\n")}

@@ -14,6 +14,7 @@ from reference.box.delivery import (
     DeliveryError,
     deliver,
     ensure_config,
+    mirror_plugins,
     write_plugin,
 )
 
@@ -150,3 +151,40 @@ def test_agent_card_lists_missing_prompt_files(tmp_path: Path) -> None:
 def test_invalid_config_gives_a_clear_reason(text: str, reason: str) -> None:
     with pytest.raises(ConfigError, match=reason):
         parse_config(text)
+
+
+def test_plugins_mirror_the_served_set(tmp_path: Path) -> None:
+    seed(tmp_path, USER_FILES)  # includes plugins/seo-all/plugin.yaml
+    seed(
+        tmp_path,
+        {
+            "plugins/seo-all/rules/retired.md": "old rule\n",
+            "plugins/lost/plugin.yaml": "name: lost\n",
+            "plugins/lost/skills/x/SKILL.md": "x\n",
+        },
+    )
+    served = [{"name": "seo-all", "source": "local://seo-all", "files": {"plugin.yaml": "v2\n"}}]
+    report = mirror_plugins(tmp_path, served)
+    assert sorted(report.removed) == ["plugins/lost", "plugins/seo-all/rules/retired.md"]
+    assert tree(tmp_path / "plugins") == {"seo-all/plugin.yaml": b"v2\n"}
+    for rel in ("CLAUDE.md", "MEMORY.md", ".claude/settings.json"):  # nothing else touched
+        assert (tmp_path / rel).read_text() == USER_FILES[rel]
+
+
+def test_plugin_mirror_removes_symlinks_never_their_targets(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.md").write_text("keep\n")
+    root = tmp_path / "configs"
+    (root / "plugins").mkdir(parents=True)
+    (root / "plugins" / "sneaky").symlink_to(outside)
+    mirror_plugins(root, [])
+    assert not (root / "plugins" / "sneaky").exists()
+    assert (outside / "keep.md").read_text() == "keep\n"
+
+
+def test_plugin_mirror_refuses_bad_names_and_changes_nothing(tmp_path: Path) -> None:
+    seed(tmp_path, {"plugins/old/plugin.yaml": "x"})
+    with pytest.raises(DeliveryError, match="refusing plugin name"):
+        mirror_plugins(tmp_path, [{"name": "../escape", "files": {}}])
+    assert (tmp_path / "plugins/old/plugin.yaml").read_text() == "x"

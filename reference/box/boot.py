@@ -15,7 +15,7 @@ from typing import Any
 
 from reference.box import boxlog, layout
 from reference.box.aws_lite import AwsError, get_secret_string
-from reference.box.delivery import DeliveryError, deliver, ensure_config, write_plugin
+from reference.box.delivery import DeliveryError, deliver, ensure_config, mirror_plugins
 from reference.box.registry import Registry, RegistryError
 
 
@@ -90,12 +90,16 @@ def boot(instance: dict[str, Any], user_data: dict[str, Any], registry: Registry
         plugins = registry.plugins(workspace_id) or []
     except RegistryError as exc:
         raise BootError(f"installed plugins could not be fetched: {exc}") from exc
-    for plugin in plugins:
-        try:
-            written = write_plugin(configs, plugin["name"], plugin.get("files") or {})
-        except (DeliveryError, KeyError, TypeError) as exc:
-            raise BootError(f"plugin {plugin!r:.200} could not be written: {exc}") from exc
-        log(f"plugin {plugin['name']}: {len(written)} files")
+    if not isinstance(plugins, list):
+        raise BootError(f"installed plugins answer is not a list: {plugins!r:.200}")
+    try:
+        mirrored = mirror_plugins(configs, plugins)
+    except DeliveryError as exc:
+        raise BootError(f"installed plugins could not be written: {exc}") from exc
+    log(
+        f"plugins {[p.get('name') for p in plugins]}: {len(mirrored.written)} files, "
+        f"removed {mirrored.removed}"
+    )
 
 
 def run(instance: dict[str, Any]) -> dict[str, Any] | None:

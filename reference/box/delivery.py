@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 # The built-in stub (218 bytes) a box falls back to. Its presence means the template's
 # config.yaml never arrived: the failure the harness must catch.
@@ -133,10 +135,17 @@ def _prune_empty_dirs(top: Path) -> None:
                 os.rmdir(dirpath)
 
 
+def _check_plugin_name(name: Any) -> str:
+    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        raise DeliveryError(f"refusing plugin name {name!r}")
+    if "\x00" in name or "\\" in name:
+        raise DeliveryError(f"refusing plugin name {name!r}")
+    return name
+
+
 def write_plugin(root: Path, name: str, files: dict[str, str]) -> list[str]:
     """Write one installed plugin under `/configs/plugins/<name>/`."""
-    if not name or "/" in name or name in (".", "..") or "\x00" in name:
-        raise DeliveryError(f"refusing plugin name {name!r}")
+    _check_plugin_name(name)
     written = []
     base = f"plugins/{name}"
     checked = {check_relpath(rel): text for rel, text in files.items()}
@@ -146,3 +155,51 @@ def write_plugin(root: Path, name: str, files: dict[str, str]) -> list[str]:
         write_atomic(root / base / rel, text.encode("utf-8"))
         written.append(f"{base}/{rel}")
     return written
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, a symlink (never what it points to) or a directory tree."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink()
+    else:
+        shutil.rmtree(path)
+
+
+def mirror_plugins(root: Path, plugins: list[dict[str, Any]]) -> DeliveryReport:
+    """Make `/configs/plugins/` exactly the served set (docs/contract.md, box → platform).
+
+    A plugin that is not served is removed, and so is any file of a served plugin that it no
+    longer has: a stale copy on the persistent volume must not hide a lost plugin. Nothing
+    outside `/configs/plugins/` is touched, and every name and path is checked first.
+    """
+    served: dict[str, dict[str, str]] = {}
+    for plugin in plugins:
+        if not isinstance(plugin, dict):
+            raise DeliveryError(f"refusing plugin entry {plugin!r:.200}")
+        name = _check_plugin_name(plugin.get("name"))
+        files = plugin.get("files") or {}
+        if not isinstance(files, dict) or not all(isinstance(t, str) for t in files.values()):
+            raise DeliveryError(f"plugin {name!r}: 'files' must map paths to text")
+        served[name] = {check_relpath(rel): text for rel, text in files.items()}
+    top = root / "plugins"
+    if top.is_symlink() or (top.exists() and not top.is_dir()):
+        raise DeliveryError(f"refusing to mirror plugins: {top} is not a plain directory")
+    report = DeliveryReport()
+    if top.is_dir():
+        for entry in sorted(top.iterdir()):
+            if entry.name not in served or entry.is_symlink() or not entry.is_dir():
+                _remove(entry)
+                report.removed.append(f"plugins/{entry.name}")
+                continue
+            wanted = served[entry.name]
+            for dirpath, dirnames, filenames in os.walk(entry):
+                for name in filenames + [d for d in dirnames if os.path.islink(f"{dirpath}/{d}")]:
+                    rel = os.path.relpath(os.path.join(dirpath, name), entry)
+                    if rel not in wanted:
+                        _remove(Path(dirpath) / name)
+                        report.removed.append(f"plugins/{entry.name}/{rel}")
+                dirnames[:] = [d for d in dirnames if not os.path.islink(f"{dirpath}/{d}")]
+            _prune_empty_dirs(entry)
+    for name, files in sorted(served.items()):
+        report.written += write_plugin(root, name, files)
+    return report

@@ -102,14 +102,15 @@ class EmbeddedStack:
         reader.join(self.start_timeout_s)
         assert self.proc is not None
         if not box or not box[0].strip():
-            if box:  # end of output: the process is exiting; give it a moment to be reaped
+            ended = bool(box)  # read before stop(): stopping it ends the output too
+            if ended:  # end of output: the process is exiting; give it a moment to be reaped
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(self.stop_timeout_s)
             code = self.proc.poll()
             self.stop()
             if code is not None:
                 why = f"exited with code {code}"
-            elif box:
+            elif ended:
                 why = "closed its output without announcing itself"
             else:
                 why = f"said nothing within {self.start_timeout_s:.0f}s"

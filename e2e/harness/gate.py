@@ -96,14 +96,6 @@ def user_files(run_tag: str) -> dict[str, bytes]:
     }
 
 
-def _split_roots(files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
-    by_root: dict[str, dict[str, bytes]] = {}
-    for path, data in files.items():
-        root = CONFIGS if path.startswith(CONFIGS + "/") else WORKSPACE
-        by_root.setdefault(root, {})[path[len(root) + 1 :]] = data
-    return by_root
-
-
 def seed_and_snapshot(
     ws: Workspace, expected: Expected, files: dict[str, bytes], *, attempts: int = 3
 ) -> None:
@@ -118,8 +110,8 @@ def seed_and_snapshot(
             before = ws.wait_stable("stable box to seed")
             host = ws.host(before.instance_id)
             try:
-                for root, rel_files in _split_roots(files).items():
-                    write_files(host, root, rel_files)
+                # one command for both roots: paths are absolute, written relative to /
+                write_files(host, "/", {path.lstrip("/"): data for path, data in files.items()})
                 reading = read_box(ws, before)
             except (SsmError, ManifestError) as exc:
                 if ws.observe().identity == before:

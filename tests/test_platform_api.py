@@ -251,3 +251,32 @@ def test_a_crash_seen_by_a_dead_process_is_still_recovered(tmp_path: Path) -> No
         assert after["instance_id"] != before["instance_id"]
         restarts = [e for e in put.events(ws_id) if e["type"] == "WORKSPACE_RESTARTING"]
         assert restarts[-1]["payload"]["reason"] == "crash_recovery"
+
+
+def test_auth_is_checked_before_the_body_is_parsed(platform: PlatformUnderTest) -> None:
+    with _raw(platform) as client:
+        org = {"X-Molecule-Org-Id": platform.config.org_id, "content-type": "application/json"}
+        answer = client.post("/workspaces", content=b"{broken", headers=org)
+        assert answer.status_code == 401, answer.text
+
+
+def test_an_oversize_body_is_refused_before_it_is_read() -> None:
+    import asyncio
+
+    from reference.platform.auth import BodyLimit
+
+    sent: list[dict[str, object]] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the app must not see an oversize request")
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "headers": [(b"content-length", b"1001")], "path": "/x"}
+    asyncio.run(BodyLimit(app, limit=1000)(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 413
+    assert b"1001 bytes over 1000" in sent[1]["body"]  # type: ignore[operator]

@@ -66,7 +66,10 @@ class AdminAuth:
 
 
 class BodyLimit:
-    """413 for bodies over `limit` bytes (declared or streamed), before anything parses them."""
+    """413 for a declared Content-Length over `limit`, before anything reads the body.
+
+    Chunked bodies (no Content-Length) are not capped here; every client we serve declares it.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app

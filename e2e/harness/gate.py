@@ -83,7 +83,7 @@ def plugin_expectation(settings: RunSettings) -> Manifest | None:
 def user_files(run_tag: str) -> dict[str, bytes]:
     """Run-unique user/agent files: nested, non-ASCII, a space, one above the SSM page size."""
     token = secrets.token_hex(8)
-    big = "".join(f"{run_tag} line {n:05d} {token}\n" for n in range(900)).encode()
+    big = "".join(f"{run_tag} line {n:05d} {token}\n" for n in range(500)).encode()
     settings = {"run": run_tag, "token": token, "permissions": {"allow": ["Bash(ls:*)"]}}
     return {
         f"{CONFIGS}/CLAUDE.md": f"# My own CLAUDE.md ({run_tag})\n\nBe brief. {token}\n".encode(),
@@ -107,7 +107,7 @@ def seed_and_snapshot(
     """
     with report.step(f"seed {len(files)} user/agent files over SSM"):
         for attempt in range(1, attempts + 1):
-            before = ws.wait_stable("stable box to seed")
+            before = ws.current_stable_identity("stable box to seed")
             host = ws.host(before.instance_id)
             try:
                 # one command for both roots: paths are absolute, written relative to /

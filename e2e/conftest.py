@@ -134,6 +134,15 @@ def stack_pool(settings) -> Iterator[StackPool]:
 
 
 @pytest.fixture(autouse=True)
+def _reference_only(request: pytest.FixtureRequest, settings) -> None:
+    if settings.is_staging and request.node.get_closest_marker("reference_only"):
+        pytest.skip(
+            "reference-only (fault switches, docker backend or a private stack): "
+            "not available on E2E_TARGET=staging"
+        )
+
+
+@pytest.fixture(autouse=True)
 def _start_stacks_early(request: pytest.FixtureRequest, settings, stack_pool: StackPool) -> None:
     """Start the stacks this test and the next one need in the background (reference only)."""
     if settings.is_staging:

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ ANNOUNCE = {
 }
 
 
-def stand_in(tmp_path: Path, body: str, **kw: float) -> EmbeddedStack:
+def stand_in(tmp_path: Path, body: str, **kw: Any) -> EmbeddedStack:
     return EmbeddedStack(command=[sys.executable, "-c", body], log_dir=tmp_path, label="fake", **kw)
 
 

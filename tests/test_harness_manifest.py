@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_harness_fakes import FakeSsm
@@ -11,7 +12,7 @@ from test_harness_fakes import FakeSsm
 from e2e.harness import manifest as m
 from e2e.harness.files import FileReadError, read_file, write_files
 from e2e.harness.manifest import ManifestError, manifest_of_dir, parse_page, read_manifest
-from e2e.harness.ssm import SsmHost
+from e2e.harness.ssm import CommandResult, SsmHost
 
 
 def box(tmp_path: Path) -> tuple[FakeSsm, SsmHost]:
@@ -85,8 +86,8 @@ def test_tree_changing_between_pages_is_an_error(tmp_path: Path) -> None:
     real_run = host.run
     calls = {"n": 0}
 
-    def run_and_mutate(script: str, **kw: object):  # type: ignore[no-untyped-def]
-        result = real_run(script, **kw)  # type: ignore[arg-type]
+    def run_and_mutate(script: str, **kw: Any) -> CommandResult:
+        result = real_run(script, **kw)
         calls["n"] += 1
         (ws / f"new{calls['n']}").write_text("appeared")
         return result
@@ -125,8 +126,8 @@ def test_read_file_detects_a_truncated_chunk(tmp_path: Path) -> None:
     (tmp_path / "box" / "workspace" / "f").write_bytes(b"z" * 40_000)
     original = host.run
 
-    def cut(script: str, **kw: object):  # type: ignore[no-untyped-def]
-        result = original(script, **kw)  # type: ignore[arg-type]
+    def cut(script: str, **kw: Any) -> CommandResult:
+        result = original(script, **kw)
         result.stdout = result.stdout[:1000]
         return result
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -9,7 +11,7 @@ from e2e.harness.platform import ORG_HEADER, PlatformClient, PlatformError
 from e2e.harness.report import register_secret
 
 
-def client(handler, **kw) -> PlatformClient:  # type: ignore[no-untyped-def]
+def client(handler: Any, **kw: Any) -> PlatformClient:
     return PlatformClient(
         "http://platform.test", kw.pop("token", "adm-secret-token"), kw.pop("org", "org-1"),
         transport=httpx.MockTransport(handler), retry_budget_s=5, **kw,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_harness_fakes import FakeSsm
 
-from e2e.harness.ssm import BoxGone, SsmError, SsmHost
+from e2e.harness.ssm import BoxGone, CommandResult, SsmError, SsmHost
 
 
-def host(ssm: FakeSsm, **kw: float) -> SsmHost:
+def host(ssm: FakeSsm, **kw: Any) -> SsmHost:
     return SsmHost(
         ssm, ssm.instance_id, poll_s=0.001, command_timeout_s=2, online_timeout_s=2, **kw
     )
@@ -64,8 +65,8 @@ def test_command_that_never_finishes_on_a_lost_box_is_box_gone(tmp_path: Path) -
 
 
 def test_listener_sees_every_result(tmp_path: Path) -> None:
-    seen = []
-    h = host(FakeSsm(tmp_path), listener=seen.append)  # type: ignore[arg-type]
+    seen: list[CommandResult] = []
+    h = host(FakeSsm(tmp_path), listener=seen.append)
     h.run("echo a")
     h.run("exit 1", check=False)
     assert [r.exit_code for r in seen] == [0, 1]

@@ -37,9 +37,11 @@ def run(spaces: Any, instance_id: str, *commands: str, **params: str) -> dict[st
 
 
 def test_status_goes_pending_in_progress_success_in_order(box: tuple[Any, str]) -> None:
+    """The command holds until a second command releases it, so InProgress is always seen."""
     spaces, iid = box
     spaces.wait_online(iid)
-    command_id = send(spaces, iid, "sleep 1", "echo finished")
+    release = "/tmp/release-status-order"
+    command_id = send(spaces, iid, f"until [ -e {release} ]; do sleep 0.01; done", "echo finished")
     order = ["InvocationDoesNotExist", "Pending", "InProgress", "Success"]
     seen: list[str] = []
 
@@ -49,10 +51,13 @@ def test_status_goes_pending_in_progress_success_in_order(box: tuple[Any, str]) 
             seen.append(status)
         return status
 
+    spaces.wait_until("InProgress", observe, lambda s: s not in order[:2])
+    assert seen[-1] == "InProgress", seen
+    assert run(spaces, iid, f"touch {release}")["Status"] == "Success"
     spaces.wait_until("Success", observe, lambda s: s not in order[:3])
     assert seen[-1] == "Success", seen
-    assert "InProgress" in seen, seen
     assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen), seen
+    assert spaces.invocation(command_id, iid)["StandardOutputContent"] == "finished\n"
 
 
 def test_commands_run_in_order_in_one_shell_with_exit_code(box: tuple[Any, str]) -> None:

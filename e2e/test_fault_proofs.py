@@ -27,13 +27,6 @@ PRODUCT_FAULTS: dict[str, list[str]] = {
     "fresh-volume": ["user/agent files lost: /configs/.claude/settings.local.json"],
     "plugin-lost": ["plugin seo-all is installed but /configs/plugins/seo-all/ is empty"],
 }
-# The reference box never prunes /configs/plugins (it only writes what it is served) and
-# /configs lives on the persistent volume, so a lost plugin's old files stay: DESIGN §4 as
-# written ("present under /configs/plugins/<name>/") still holds. Reported to the lead; strict,
-# so the day the box prunes unserved plugins this turns red and the xfail must go.
-KNOWN_INVISIBLE = {
-    "plugin-lost": "reference box keeps stale /configs/plugins/<name>/ on the volume",
-}
 BENIGN_FAULTS = ["late-reconcile", "slow-boot", "ssm-delay", "aws-throttle", "platform-5xx"]
 
 
@@ -43,10 +36,7 @@ def faults_on(faults: str, label: str) -> pytest.MarkDecorator:
 
 
 def _product_param(fault: str) -> object:
-    marks = [faults_on(fault, f"stack-{fault}")]
-    if fault in KNOWN_INVISIBLE:
-        marks.append(pytest.mark.xfail(reason=KNOWN_INVISIBLE[fault], strict=True))
-    return pytest.param(fault, marks=marks)
+    return pytest.param(fault, marks=faults_on(fault, f"stack-{fault}"))
 
 
 @pytest.mark.parametrize("fault", [_product_param(f) for f in sorted(PRODUCT_FAULTS)])

@@ -81,7 +81,9 @@ def main() -> int:
     settings = load_run_settings()
     # 50 boots at once on 2 cores: the `fast` deadlines with room (a benchmark, not a test)
     fast = PROFILES["fast"]
-    settings = replace(settings, profile=replace(fast, online_s=120.0, restart_s=120.0))
+    settings = replace(
+        settings, profile=replace(fast, online_s=120.0, restart_s=120.0, reconcile_s=120.0)
+    )
     handle = connect(settings)
     assert handle.stack is not None and handle.stack.proc is not None
     cleanup = Cleanup()
@@ -108,7 +110,7 @@ def main() -> int:
             done = time.perf_counter()
         except Exception as exc:
             with lock:
-                errors.append(f"workspace {n}: {type(exc).__name__}: {str(exc)[:400]}")
+                errors.append(f"workspace {n}: {type(exc).__name__}: {str(exc)[:4000]}")
             return
         with lock:
             stages["online"].append(online - started)
@@ -159,7 +161,7 @@ def main() -> int:
         f"(PSS {document['peak_pss_mib']} MiB) → {args.out}/scale.json"
     )
     for error in errors[:10]:
-        print(f"ERROR {error}")
+        print(f"ERROR {error.splitlines()[0]}")
     return 0
 
 

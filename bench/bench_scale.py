@@ -82,7 +82,15 @@ def main() -> int:
     # 50 boots at once on 2 cores: the `fast` deadlines with room (a benchmark, not a test)
     fast = PROFILES["fast"]
     settings = replace(
-        settings, profile=replace(fast, online_s=120.0, restart_s=120.0, reconcile_s=120.0)
+        settings,
+        profile=replace(
+            fast,
+            online_s=120.0,
+            restart_s=120.0,
+            reconcile_s=120.0,
+            delete_s=120.0,
+            http_timeout_s=60.0,
+        ),
     )
     handle = connect(settings)
     assert handle.stack is not None and handle.stack.proc is not None
@@ -125,12 +133,25 @@ def main() -> int:
             with ThreadPoolExecutor(args.workspaces) as pool:
                 list(pool.map(one, range(args.workspaces)))
             wall = time.perf_counter() - started
+        cleanup_errors: list[str] = []
+
+        def remove(registry: Cleanup) -> None:
+            try:
+                registry.run()
+            except Exception as exc:  # counted and reported, never hidden
+                cleanup_errors.append(f"{type(exc).__name__}: {str(exc)[:1000]}")
+
+        started_cleanup = time.perf_counter()
         with ThreadPoolExecutor(10) as pool:
-            list(pool.map(Cleanup.run, cleanups))
+            list(pool.map(remove, cleanups))
+        cleanup_s = time.perf_counter() - started_cleanup
         leaks = handle.check_leaks()
     finally:
         for registry in [*cleanups, cleanup]:
-            registry.run()  # anything a failure above left (a no-op after a clean run)
+            try:
+                registry.run()  # anything a failure above left (a no-op after a clean run)
+            except Exception as exc:
+                print(f"cleanup: {exc}")
         handle.close()
     peak_rss = memory.peak["rss_mib"]
     document = {
@@ -151,6 +172,8 @@ def main() -> int:
         "memory_samples": memory.samples,
         "bar_rss_mib": BAR_RSS_MIB,
         "within_bar": not errors and peak_rss <= BAR_RSS_MIB,
+        "cleanup_s": round(cleanup_s, 2),
+        "cleanup_errors": cleanup_errors,
         "leaks_after": leaks,
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -160,6 +183,8 @@ def main() -> int:
         f"{len(errors)} errors, peak RSS {document['peak_rss_mib']} MiB "
         f"(PSS {document['peak_pss_mib']} MiB) → {args.out}/scale.json"
     )
+    if cleanup_errors:
+        print(f"{len(cleanup_errors)} cleanup errors, first: {cleanup_errors[0][:300]}")
     for error in errors[:10]:
         print(f"ERROR {error.splitlines()[0]}")
     return 0

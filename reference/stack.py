@@ -83,6 +83,9 @@ def _load_platform() -> Any:
 def _bind_loopback() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this: without it Nagle + delayed ACK stall each kept-alive
+    # request ~40 ms (measured on /health: 47 ms → 4 ms), platform→CP calls included.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     return sock

@@ -30,14 +30,6 @@ ORG_HEADER = "X-Molecule-Org-Id"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-def is_loopback(url: str) -> bool:
-    """Loopback connections cost ~0.1 ms to open, and a fresh one never meets the ~40 ms
-    Nagle/delayed-ACK stall a kept-alive connection can hit with a server that writes headers
-    and body separately without TCP_NODELAY (measured on the reference platform)."""
-    host = httpx.URL(url).host
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 class PlatformError(AssertionError):
     """An unexpected answer, with method, path, status and (redacted) body."""
 
@@ -81,22 +73,17 @@ class PlatformClient:
         retry_budget_s: float = 20.0,
         attempts: int = 6,
         transport: httpx.BaseTransport | None = None,
-        keepalive: bool | None = None,
     ) -> None:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if org_id is not None:
             headers[ORG_HEADER] = org_id
-        if keepalive is None:
-            keepalive = not is_loopback(base_url)
-        limits = httpx.Limits(max_keepalive_connections=None if keepalive else 0)
         self._http = httpx.Client(
             base_url=base_url,
             headers=headers,
             timeout=timeout_s,
             transport=transport,
-            limits=limits,
         )
         self._retry_budget_s = retry_budget_s
         self._attempts = attempts

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from reference.platform.testing.waits import Eventually
+
 T = TypeVar("T")
 
 
@@ -26,17 +27,8 @@ def wait_until(
     what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 10.0
 ) -> T:
     """Poll `probe` until `ok(value)`; on timeout fail naming what was last seen."""
-    deadline = time.monotonic() + timeout_s
-    tick = threading.Event()
-    while True:
-        value = probe()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout_s}s waiting for {what}; last: {value!r}"
-            )
-        tick.wait(0.01)
+    result: T = Eventually.wait(probe, ok, what, timeout_s)
+    return result
 
 
 @dataclass

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from reference.controlplane.backends import secret_id_for
+from reference.platform.lifecycle import Conflict
 from reference.platform.testing import (
     MINI_TEMPLATE,
     Eventually,
@@ -183,6 +184,24 @@ def test_register_from_a_stale_instance_is_refused(put: PlatformUnderTest) -> No
     )
     assert answer.status_code == 409 and "not the current instance" in answer.json()["error"]
     assert put.workspace(ws_id)["instance_id"] == second["instance_id"] == ws["instance_id"]
+
+
+def test_late_register_from_the_outgoing_box_cannot_end_a_restart(put: PlatformUnderTest) -> None:
+    """The race seen at 50 workspaces: the old box's register retry lands after the restart
+    began but before its replacement launched, and used to emit WORKSPACE_ONLINE for the old box."""
+    ws_id = put.create()
+    old = put.wait_online(ws_id)["instance_id"]
+    lifecycle = put.server.server.config.app.state.lifecycle  # type: ignore[union-attr]
+    with lifecycle._state:  # begin the restart, but hold back the job that launches its box
+        lifecycle._begin_restart(lifecycle._get(ws_id), ["manual"])
+    with pytest.raises(Conflict, match="being replaced"):
+        lifecycle.register(ws_id, old, "", {})
+    assert put.workspace(ws_id)["status"] == "provisioning"
+    lifecycle._submit(lifecycle._provision, ws_id, ["manual"])
+    fresh = put.wait_online(ws_id, 2)
+    assert fresh["instance_id"] != old
+    online = [e["payload"] for e in put.events(ws_id) if e["type"] == "WORKSPACE_ONLINE"]
+    assert online[-1] == {"generation": 2, "instance_id": fresh["instance_id"]}
 
 
 def _token(put: PlatformUnderTest, ws_id: str) -> str:

@@ -135,6 +135,8 @@ class Lifecycle:
 
     def _begin_restart(self, ws: Workspace, reasons: list[str]) -> Workspace:
         self._heartbeats.pop(ws.id, None)
+        # no replacement launched yet: until there is one, the current instance is outgoing
+        self._launched_at.pop(ws.id, None)
         payload = {
             "reason": reasons[0],
             "reasons": reasons,
@@ -268,6 +270,10 @@ class Lifecycle:
             ws = self._get(ws_id)
             if ws.instance_id != instance_id or ws.status == "removed":
                 raise Conflict(f"instance {instance_id} is no longer current for {ws_id}")
+            if ws.status == "provisioning" and ws_id not in self._launched_at:
+                # a late register retry from the box a restart is replacing must not end the
+                # restart: it would emit WORKSPACE_ONLINE for the old box and none for the new
+                raise Conflict(f"instance {instance_id} is being replaced by a restart of {ws_id}")
             self._heartbeats[ws_id] = time.monotonic()
             self._launched_at.pop(ws_id, None)
             if ws.status == "online":

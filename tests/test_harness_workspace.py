@@ -12,11 +12,13 @@ import httpx
 import pytest
 from test_harness_fakes import FakeSsm
 
+from e2e.harness import verify as verify_module
 from e2e.harness.aws import AwsClients
 from e2e.harness.identity import BoxIdentity
 from e2e.harness.platform import PlatformClient
 from e2e.harness.settings import PROFILES, TEMPLATE_FIXTURE, RunSettings
 from e2e.harness.verify import Expected, TemplateFixture, VerificationFailed, verify_box
+from e2e.harness.waits import WaitTimeout
 from e2e.harness.workspace import Marker, Workspace
 
 
@@ -125,3 +127,25 @@ def test_historical_bug_is_diagnosed_with_stub_and_first_lines(tmp_path: Path) -
     assert "config.yaml is the 218-byte stub; prompts missing (6 of 6)" in text
     assert "first difference at line 1" in text and "# built-in stub" in text
     assert json.dumps(len(fixture.owned["config.yaml"])) in text
+
+
+def test_a_wait_timeout_on_a_replaced_box_re_brackets_onto_the_new_box(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen at 50 workspaces: SSM never came Online for a box replaced meanwhile; the wait's
+    timeout must lead to the identity check (and the new box), not fail the gate."""
+    fixture = TemplateFixture.from_dir(TEMPLATE_FIXTURE)
+    world = World(tmp_path, [online("i-1", 1)] + [online("i-2", 2)] * 10)
+    for rel, data in fixture.owned.items():
+        (tmp_path / "box" / "configs" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "box" / "configs" / rel).write_bytes(data)
+    real_read_box = verify_module.read_box
+
+    def read_box(ws: Workspace, identity: BoxIdentity) -> Any:
+        if identity.instance_id == "i-1":
+            raise WaitTimeout("SSM PingStatus Online for i-1: last PingStatus=ConnectionLost")
+        return real_read_box(ws, identity)
+
+    monkeypatch.setattr(verify_module, "read_box", read_box)
+    verification = verify_box(workspace(world), Expected(fixture), "after x")
+    assert verification.identity == BoxIdentity("i-2", 2) and verification.ok

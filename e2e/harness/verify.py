@@ -37,6 +37,7 @@ from e2e.harness.files import FileReadError, read_file
 from e2e.harness.identity import BoxIdentity
 from e2e.harness.manifest import Manifest, ManifestError, manifest_of_bytes, read_manifest
 from e2e.harness.ssm import SsmError, SsmHost
+from e2e.harness.waits import WaitTimeout
 from e2e.harness.workspace import Workspace
 
 log = logging.getLogger("e2e.verify")
@@ -300,7 +301,9 @@ def decide(
 
 # -- bracketing -----------------------------------------------------------------------------
 
-_READ_ERRORS = (SsmError, ManifestError, FileReadError)
+# WaitTimeout: e.g. PingStatus never Online again because the box was replaced meanwhile; the
+# identity check after the reading tells a replaced box (verify the new one) from a stuck one
+_READ_ERRORS = (SsmError, ManifestError, FileReadError, WaitTimeout)
 
 
 def _fetcher(host: SsmHost) -> Fetch:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from procs import processes_mentioning
 
 CONFIG = {"config.yaml": "name: ssm-test\nrole: tester\n"}
 
@@ -162,13 +163,13 @@ def test_terminated_instance_loses_ping_and_everything_in_it_dies(
     iid = workspaces.launch(workspace_id, workspaces.new_volume(workspace_id))
     workspaces.wait_online(iid)
     run(workspaces, iid, "nohup sleep 302.5 >/dev/null 2>&1 &")
-    assert host_processes_with("sleep 302.5")
+    assert processes_mentioning("sleep 302.5")
     workspaces.terminate(iid)
     workspaces.wait_until(
         "ConnectionLost", lambda: workspaces.ping(iid), lambda s: s == "ConnectionLost"
     )
     workspaces.wait_until(
-        "box processes gone", lambda: host_processes_with("sleep 302.5"), lambda p: not p
+        "box processes gone", lambda: processes_mentioning("sleep 302.5"), lambda p: not p
     )
     workspaces.wait_until("no zombie children", zombie_children, lambda z: not z)
 
@@ -188,23 +189,3 @@ def zombie_children() -> list[int]:
             if fields[0] == "Z" and int(fields[1]) == os.getpid():
                 zombies.append(int(entry))
     return zombies
-
-
-def host_processes_with(marker: str) -> list[int]:
-    """Host pids whose command line contains `marker` (zombies excluded)."""
-    import os
-
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat") as handle:
-                state = handle.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker in cmdline and state != "Z":
-            found.append(int(entry))
-    return found

@@ -7,7 +7,6 @@ stack's state dir in its command line (bwrap's binds), which is how we find left
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,26 +18,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from procs import processes_mentioning
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def processes_mentioning(text: str) -> list[str]:
-    """Live (non-zombie) processes whose command line contains `text`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat") as handle:
-                state = handle.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if text in cmdline and state != "Z":
-            found.append(f"{entry}: {cmdline[:160]}")
-    return found
 
 
 class Served:

@@ -3,6 +3,10 @@
 With `--json` the first stdout line is one JSON object with the URLs and credentials
 (docs/contract.md); otherwise a human-readable summary. Shutdown stops the platform, kills and
 reaps every box, then closes the AWS endpoint: no process is left behind.
+
+`python -m reference forkserver` imports the stack once and forks a warm stack per request
+(reference/forkserver.py): how a test session starts a dozen stacks without paying the imports
+a dozen times.
 """
 
 from __future__ import annotations
@@ -11,9 +15,7 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 
@@ -27,12 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--backend", choices=("saas", "docker"), help="REFERENCE_BACKEND")
     serve.add_argument("--no-platform", action="store_true", help="AWS endpoint and fleet only")
     serve.add_argument("--log-level", default=os.environ.get("REFERENCE_LOG_LEVEL", "WARNING"))
+    fork = sub.add_parser("forkserver", help="fork warm stacks on request (JSON lines on stdin)")
+    fork.add_argument("--log-level", default=os.environ.get("REFERENCE_LOG_LEVEL", "WARNING"))
     return parser
 
 
 def serve(args: argparse.Namespace) -> int:
-    from reference.config import StackConfig
-    from reference.stack import Stack
+    from reference.runner import run_stack
 
     env = dict(os.environ)
     if args.state_dir is not None:
@@ -41,36 +44,17 @@ def serve(args: argparse.Namespace) -> int:
         env["REFERENCE_FAULTS"] = args.faults
     if args.backend is not None:
         env["REFERENCE_BACKEND"] = args.backend
-    try:
-        config = StackConfig.from_env(env)
-    except ValueError as exc:
-        print(f"reference: {exc}", file=sys.stderr)
-        return 2
 
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-
-    stack = Stack(config, with_platform=not args.no_platform)
-    try:
-        stack.start()
-        info = stack.describe()
+    def announce(info: dict[str, str]) -> None:
         if args.json:
             print(json.dumps(info), flush=True)
-        else:
-            print("reference stack running (Ctrl-C stops it)")
-            for key, value in info.items():
-                print(f"  {key}: {value}")
-            sys.stdout.flush()
-        while not stop.wait(1.0):
-            pass
-    finally:
-        stack.stop()
-    return 0
+            return
+        print("reference stack running (Ctrl-C stops it)")
+        for key, value in info.items():
+            print(f"  {key}: {value}")
+        sys.stdout.flush()
+
+    return run_stack(env, announce, with_platform=not args.no_platform)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "serve":
         return serve(args)
+    if args.command == "forkserver":
+        from reference.forkserver import main as forkserver_main
+
+        return forkserver_main()
     return 2
 
 

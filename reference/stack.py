@@ -151,16 +151,26 @@ class Stack:
         return self
 
     def stop(self) -> None:
+        started = time.monotonic()
         if self.platform is not None:
             try:
                 self.platform.stop()
             except Exception:
                 log.exception("platform did not stop cleanly")
+        platform_s = time.monotonic() - started
         if self.fleet is not None:
             self.fleet.stop()
+        fleet_s = time.monotonic() - started - platform_s
         if self.endpoint is not None:
             self.endpoint.stop()
         reset_moto()
+        log.info(
+            "stopped in %.2fs (platform %.2fs, fleet %.2fs, AWS endpoint %.2fs)",
+            time.monotonic() - started,
+            platform_s,
+            fleet_s,
+            time.monotonic() - started - platform_s - fleet_s,
+        )
 
     def __enter__(self) -> Stack:
         return self.start()

@@ -25,7 +25,7 @@ class FakeHandle:
 def started(monkeypatch: pytest.MonkeyPatch) -> list[FakeHandle]:
     made: list[FakeHandle] = []
 
-    def fake_start(settings: Any, env: dict[str, str], label: str) -> FakeHandle:
+    def fake_start(settings: Any, env: dict[str, str], label: str, **_: Any) -> FakeHandle:
         made.append(FakeHandle(dict(env)))
         return made[-1]
 

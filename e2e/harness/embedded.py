@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from e2e.harness.forkserver import SWITCHES, ForkedProcess, ForkServer, readline_within
 from e2e.harness.settings import REPO_ROOT, SettingsError, Target
 
 log = logging.getLogger("e2e.embedded")
@@ -40,6 +41,7 @@ class EmbeddedStack:
         log_dir: Path | None = None,
         label: str = "stack",
         command: list[str] | None = None,
+        forkserver: ForkServer | None = None,
     ) -> None:
         self.extra_env = dict(env or {})
         self.start_timeout_s = start_timeout_s
@@ -47,7 +49,8 @@ class EmbeddedStack:
         self.label = label
         self.command = command or [sys.executable, "-m", "reference", "serve", "--json"]
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="e2e-stack-"))
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.forkserver = forkserver
+        self.proc: subprocess.Popen[bytes] | ForkedProcess | None = None
         self.info: dict[str, Any] = {}
         self.target: Target | None = None
         self.start_s = 0.0
@@ -57,25 +60,10 @@ class EmbeddedStack:
         return self.log_dir / f"{self.label}.stderr.log"
 
     def start(self) -> Target:
-        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
-        for name in ("REFERENCE_FAULTS", "REFERENCE_BACKEND"):
-            if name not in self.extra_env:
-                env.pop(name, None)  # a stack gets only the switches its test asked for
         self.log_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        with open(self.stderr_path, "wb") as stderr:
-            self.proc = subprocess.Popen(
-                self.command,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                start_new_session=True,
-            )
-        assert self.proc.stdout is not None
         try:
-            line = self._first_line(self.proc.stdout)
+            line = self._fork() if self.forkserver is not None else self._spawn()
         except BaseException:  # Ctrl-C / SIGTERM while starting: never leave the stack behind
             self.stop()
             raise
@@ -87,22 +75,54 @@ class EmbeddedStack:
             raise StackStartError(
                 f"stack announced {line[:300]!r}: {exc}\n{self._tail()}"
             ) from None
-        threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
         self.start_s = time.monotonic() - started
         log.info(
             "%s up in %.2fs: %r (logs %s)", self.label, self.start_s, self.target, self.log_dir
         )
         return self.target
 
+    def _spawn(self) -> str:
+        """A `serve --json` subprocess of our own; its first stdout line is the announcement."""
+        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        for name in SWITCHES:
+            if name not in self.extra_env:
+                env.pop(name, None)
+        with open(self.stderr_path, "wb") as stderr:
+            proc = self.proc = subprocess.Popen(
+                self.command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        assert proc.stdout is not None
+        line = self._first_line(proc.stdout)
+        threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+        return line
+
+    def _fork(self) -> str:
+        """A stack forked by the warm fork server, with this stack's switches applied."""
+        assert self.forkserver is not None
+        self.proc, line, error = self.forkserver.spawn(
+            self.extra_env,
+            [name for name in SWITCHES if name not in self.extra_env],
+            self.log_dir / f"{self.label}.stdout.log",
+            self.stderr_path,
+            self.start_timeout_s,
+        )
+        if error:
+            self.stop()
+            raise StackStartError(f"{self.label} (forked): {error}\n{self._tail()}")
+        return line
+
     def _first_line(self, stdout: IO[bytes]) -> str:
-        """Read one line with a deadline (a reader thread; the pipe has no timeout)."""
-        box: list[bytes] = []
-        reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(self.start_timeout_s)
+        """Read one line with a deadline."""
+        raw = readline_within(stdout, self.start_timeout_s)
         assert self.proc is not None
-        if not box or not box[0].strip():
-            ended = bool(box)  # read before stop(): stopping it ends the output too
+        if raw is None or not raw.strip():
+            ended = raw is not None  # read before stop(): stopping it ends the output too
             if ended:  # end of output: the process is exiting; give it a moment to be reaped
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(self.stop_timeout_s)
@@ -115,7 +135,7 @@ class EmbeddedStack:
             else:
                 why = f"said nothing within {self.start_timeout_s:.0f}s"
             raise StackStartError(f"{self.label} {why}\n{self._tail()}")
-        return box[0].decode("utf-8", "replace").strip()
+        return raw.decode("utf-8", "replace").strip()
 
     def _drain(self, stdout: IO[bytes]) -> None:
         with open(self.log_dir / f"{self.label}.stdout.log", "ab") as sink:
@@ -147,8 +167,17 @@ class EmbeddedStack:
         try:
             proc.wait(self.stop_timeout_s)
         except subprocess.TimeoutExpired:
+            # SIGUSR1 makes the stack write every thread's stack to its stderr log first, so
+            # the hang that needed a SIGKILL can be diagnosed afterwards.
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGUSR1)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(0.5)
             log.warning(
-                "%s ignored SIGTERM for %.0fs; killing its group", self.label, self.stop_timeout_s
+                "%s ignored SIGTERM for %.0fs; killing its group (thread dump: %s)",
+                self.label,
+                self.stop_timeout_s,
+                self.stderr_path,
             )
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the session we created for it

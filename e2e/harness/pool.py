@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from e2e.harness.session import StackHandle, start_embedded
+from e2e.harness.session import StackHandle, new_forkserver, start_embedded
 from e2e.harness.settings import RunSettings
 
 log = logging.getLogger("e2e.pool")
@@ -29,13 +29,14 @@ class StackPool:
         self._starting: dict[Key, Future[StackHandle]] = {}
         self._shared: set[Key] = set()  # taken for the whole session: never start another
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="stack-prefetch")
+        self.forkserver = new_forkserver(settings)  # started by the first stack it forks
 
     def prefetch(self, env: Mapping[str, str], label: str) -> None:
         """Begin starting a stack with `env` unless one is already on its way."""
         key = key_of(env)
         if key not in self._starting and key not in self._shared:
             log.info("prefetching %s %s", label, dict(env))
-            self._starting[key] = self._executor.submit(start_embedded, self.settings, env, label)
+            self._starting[key] = self._executor.submit(self._start, env, label)
 
     def take(self, env: Mapping[str, str], label: str, *, shared: bool = False) -> StackHandle:
         """The prefetched stack for `env` (waiting for it if still starting), else a new one.
@@ -44,8 +45,11 @@ class StackPool:
             self._shared.add(key_of(env))
         future = self._starting.pop(key_of(env), None)
         if future is None:
-            return start_embedded(self.settings, env, label)
+            return self._start(env, label)
         return future.result()
+
+    def _start(self, env: Mapping[str, str], label: str) -> StackHandle:
+        return start_embedded(self.settings, env, label, forkserver=self.forkserver)
 
     def close(self) -> None:
         """Stop every stack started but never taken."""
@@ -56,3 +60,5 @@ class StackPool:
                 log.warning("an untaken prefetched stack failed: %r", exc)
         self._starting.clear()
         self._executor.shutdown(wait=True)
+        if self.forkserver is not None:
+            self.forkserver.close()

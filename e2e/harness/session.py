@@ -16,6 +16,7 @@ from pathlib import Path
 from e2e.harness import report
 from e2e.harness.aws import AwsClients, make_clients
 from e2e.harness.embedded import EmbeddedStack
+from e2e.harness.forkserver import ForkServer
 from e2e.harness.leaks import find_leaks
 from e2e.harness.platform import PlatformClient
 from e2e.harness.settings import REPO_ROOT, RunSettings, Target
@@ -81,16 +82,35 @@ def _clients(target: Target, settings: RunSettings) -> tuple[PlatformClient, Aws
     return platform, make_clients(target, timeout_s=settings.profile.http_timeout_s)
 
 
+def stack_log_dir(settings: RunSettings) -> Path:
+    base = Path(os.environ.get("E2E_LOG_DIR") or REPO_ROOT / "reports" / "stack-logs")
+    return base / f"{settings.run_id}-{settings.worker_id}"
+
+
+def new_forkserver(settings: RunSettings) -> ForkServer | None:
+    """The fork server this process's stacks come from (None: E2E_STACK_FORKSERVER=0)."""
+    if not settings.stack_forkserver:
+        return None
+    return ForkServer(
+        stack_log_dir(settings) / "forkserver.stderr.log",
+        start_timeout_s=settings.profile.stack_start_s,
+    )
+
+
 def start_embedded(
-    settings: RunSettings, env: Mapping[str, str] | None = None, label: str = "stack"
+    settings: RunSettings,
+    env: Mapping[str, str] | None = None,
+    label: str = "stack",
+    forkserver: ForkServer | None = None,
 ) -> StackHandle:
-    """Start a reference stack subprocess for this worker (REFERENCE_* switches via `env`)."""
-    log_dir = Path(os.environ.get("E2E_LOG_DIR") or REPO_ROOT / "reports" / "stack-logs")
+    """Start a reference stack for this worker (REFERENCE_* switches via `env`): forked by
+    `forkserver` when given, else a `serve` subprocess of its own."""
     stack = EmbeddedStack(
         env,
         start_timeout_s=settings.profile.stack_start_s,
-        log_dir=log_dir / f"{settings.run_id}-{settings.worker_id}",
+        log_dir=stack_log_dir(settings),
         label=label,
+        forkserver=forkserver,
     )
     target = stack.start()
     try:

@@ -168,6 +168,9 @@ class RunSettings:
     deadline_s: float = 0.0  # 0: no global deadline
     teardown_reserve_s: float = 20.0
     started_at: float = 0.0  # time.monotonic() at session start
+    # embedded stacks forked from one warm `python -m reference forkserver` (E2E_STACK_FORKSERVER=0:
+    # one plain `serve` subprocess each, paying the imports every time)
+    stack_forkserver: bool = True
 
     @property
     def is_staging(self) -> bool:
@@ -245,6 +248,7 @@ def load_run_settings(
         deadline_s=deadline_s,
         teardown_reserve_s=min(60.0, max(5.0, deadline_s * 0.1)) if deadline_s > 0 else 0.0,
         started_at=time.monotonic(),
+        stack_forkserver=(env.get("E2E_STACK_FORKSERVER") or "1").strip() != "0",
     )
 
 

@@ -46,6 +46,24 @@ def make_client(service: str, config: StackConfig) -> Any:
         return client
 
 
+def warm_models(services: tuple[str, ...], region: str) -> None:
+    """Load these services' models into the process-wide session now (the fork server does
+    this once, so every stack it forks builds its clients from cached models)."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            _SESSION = boto3.session.Session()
+        for service in services:  # a client never used: building it is what loads the model
+            _SESSION.client(
+                service,
+                endpoint_url="http://127.0.0.1:9",
+                region_name=region,
+                aws_access_key_id="warm",
+                aws_secret_access_key="warm",
+                config=_BOTO_CONFIG,
+            )
+
+
 class AwsClients:
     """Lazily built, shared clients (botocore clients are thread-safe; building one is not)."""
 

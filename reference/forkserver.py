@@ -1,0 +1,169 @@
+"""`python -m reference forkserver`: import the stack once, then fork a warm stack per request.
+
+Why: starting a stack costs ~3.3 s of CPU in imports (moto, FastAPI, boto3) plus first-use
+costs (service models, moto's lazily imported EC2 helpers). A test session on 2 cores that
+starts a dozen stacks spent about a third of its CPU there. A forked child inherits all of it.
+
+Protocol, JSON lines. Stdout's first line: `{"ready": true, "pid": N}`. Then per stdin line
+`{"id": str, "set": {NAME: value}, "unset": [NAME], "stdout": path, "stderr": path,
+"timeout_s": s}` one answer line `{"id", "pid", "announce": {...}}` (the object `serve --json`
+prints) or `{"id", "error", "pid"?}`. Each stack runs in its own session (pgid = pid), with the
+server's environment changed as asked, its output in the given files, until SIGTERM/SIGINT.
+
+No stack outlives the server: end of stdin (the harness closed it, or died) ends the server,
+and each stack gets SIGTERM when the server ends (PR_SET_PDEATHSIG), so it stops its boxes.
+The server stays single-threaded, so forking it is safe; it reaps its children on SIGCHLD.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+DEFAULT_REGION = "us-east-1"
+# moto imports autoscaling and elbv2 lazily on the first TerminateInstances (~0.5 s of CPU)
+WARM_IMPORTS = ("moto.autoscaling", "moto.elbv2", "uvicorn", "reference.platform.app")
+
+
+def prepare() -> None:
+    """Everything a stack would otherwise load on first use, done once before any fork."""
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    for module in WARM_IMPORTS:
+        importlib.import_module(module)
+    from reference.aws.server import build_moto_app, warm
+    from reference.controlplane.aws import warm_models
+    from reference.stack import reset_moto
+
+    warm(build_moto_app(), DEFAULT_REGION)
+    reset_moto()
+    warm_models(("ec2", "secretsmanager"), DEFAULT_REGION)
+
+
+def _reap(_signum: int, _frame: object) -> None:
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the harness still stops every stack
+        pass
+
+
+def _redirect(fd: int, path: str | None, flags: int) -> None:
+    target = os.open(path or os.devnull, flags, 0o644)
+    os.dup2(target, fd)
+    os.close(target)
+
+
+def _child(request: Mapping[str, Any], announce_fd: int, server_pid: int) -> int:
+    """In the forked child: become the stack the request asked for."""
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _die_with_parent()
+    if os.getppid() != server_pid:  # the server ended between fork and prctl
+        return 1
+    _redirect(0, None, os.O_RDONLY)
+    _redirect(1, request.get("stdout"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    _redirect(2, request.get("stderr"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    for name in request.get("unset", ()):
+        os.environ.pop(str(name), None)
+    os.environ.update({str(k): str(v) for k, v in dict(request.get("set", {})).items()})
+
+    from reference.runner import run_stack
+
+    def announce(info: dict[str, str]) -> None:
+        os.write(announce_fd, (json.dumps(info) + "\n").encode())
+        os.close(announce_fd)
+
+    return run_stack(os.environ, announce)
+
+
+def _read_announce(read_fd: int, timeout_s: float) -> bytes:
+    """The child's announcement, or b"" if it ended or stayed silent until the deadline."""
+    deadline = time.monotonic() + timeout_s
+    data = b""
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([read_fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def spawn(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Fork one stack and wait for its announcement (or its end, or the deadline)."""
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    server_pid = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # child: never return into the server's loop
+        code = 1
+        try:
+            os.close(read_fd)
+            code = _child(request, write_fd, server_pid)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(write_fd)
+    try:
+        line = _read_announce(read_fd, float(request.get("timeout_s", 60)))
+    finally:
+        os.close(read_fd)
+    answer: dict[str, Any] = {"id": request.get("id"), "pid": pid}
+    try:
+        answer["announce"] = json.loads(line)
+    except ValueError:
+        answer["error"] = (
+            f"stack {pid} said {line[:200]!r} instead of announcing itself"
+            if line.strip()
+            else f"stack {pid} ended or stayed silent without announcing itself"
+        )
+    return answer
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness stops us by closing stdin
+    prepare()
+    signal.signal(signal.SIGCHLD, _reap)
+    out = sys.stdout
+    print(json.dumps({"ready": True, "pid": os.getpid()}), file=out, flush=True)
+    for raw in sys.stdin:
+        if not raw.strip():
+            continue
+        try:
+            request = json.loads(raw)
+            if not isinstance(request, dict):
+                raise ValueError("a request is a JSON object")
+            answer = spawn(request)
+        except Exception as exc:  # a bad request gets an answer, never ends the server
+            answer = {"id": None, "error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(answer), file=out, flush=True)
+    return 0

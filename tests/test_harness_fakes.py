@@ -45,6 +45,8 @@ class FakeSsm:
 
     def describe_instance_information(self, Filters: list[dict[str, Any]]) -> dict[str, Any]:
         status = self.ping.pop(0) if len(self.ping) > 1 else self.ping[0]
+        if status.endswith("Exception"):
+            raise client_error(status)
         if status == "NotRegistered":
             return {"InstanceInformationList": []}
         return {"InstanceInformationList": [{"InstanceId": self.instance_id, "PingStatus": status}]}
@@ -74,7 +76,7 @@ class FakeSsm:
         self.polls[CommandId] = n + 1
         if n < len(self.not_yet):
             state = self.not_yet[n]
-            if state == "InvocationDoesNotExist":
+            if state in ("InvocationDoesNotExist", "ThrottlingException"):
                 raise client_error(state)
             return {"Status": state, "ResponseCode": -1}
         return dict(self.commands[CommandId])

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from test_harness_fakes import FakeSsm
 
 from e2e.harness.ssm import BoxGone, CommandResult, SsmError, SsmHost
@@ -23,6 +24,26 @@ def test_not_yet_states_are_waited_through(tmp_path: Path) -> None:
     result = host(ssm).run("echo ok")
     assert result.ok and result.stdout == "ok\n"
     assert ssm.polls["cmd-1"] == 6
+
+
+def test_throttled_polls_count_as_not_yet_and_go_to_the_poll_client(tmp_path: Path) -> None:
+    """The poll loop is the retry: a throttled read is polled again at the loop's pace (the
+    poll client has no botocore retries, whose backoff would stack on the poll interval)."""
+    poll = FakeSsm(tmp_path, not_yet=["ThrottlingException", "Pending", "ThrottlingException"])
+    poll.ping = ["ThrottlingException", "Online"]
+    sender = FakeSsm(tmp_path, ping=["NotRegistered"])  # would never be Online: not asked
+    sender.commands, sender.polls = poll.commands, poll.polls  # one box behind both clients
+    result = SsmHost(
+        sender, poll.instance_id, poll_s=0.001, command_timeout_s=2, poll_client=poll
+    ).run("echo ok")
+    assert result.ok and result.stdout == "ok\n"
+    assert poll.polls["cmd-1"] == 4 and poll.ping == ["Online"]
+
+
+def test_other_errors_of_a_poll_are_not_swallowed(tmp_path: Path) -> None:
+    ssm = FakeSsm(tmp_path, ping=["AccessDeniedException"])
+    with pytest.raises(ClientError, match="AccessDenied"):
+        host(ssm).run("true")
 
 
 def test_waits_for_ping_online_of_this_instance_before_sending(tmp_path: Path) -> None:

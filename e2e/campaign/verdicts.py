@@ -65,6 +65,7 @@ def matrix_cases() -> list[Case]:
         )
     )
     cases += [Case((f,), "benign") for f in BENIGN_FAULTS]
+    cases.append(Case(tuple(BENIGN_FAULTS), "benign"))  # all at once: their interplay too
     cases.append(Case((), "control"))
     return cases
 

@@ -1,7 +1,10 @@
 """boto3 clients for one target: same code for moto (endpoint override) and real AWS.
 
 Retries use botocore's `standard` mode (throttling and transient errors, with backoff) — this is
-what keeps `aws-throttle` benign. Timeouts are short enough that a hung endpoint surfaces fast.
+what keeps `aws-throttle` benign. Except for SSM reads inside poll loops (`ssm_poll`): there the
+loop is the retry, and botocore's backoff (up to 1 s on the first throttle) would only stack on
+top of the poll interval, so a throttled poll counts as "not yet". Timeouts are short enough
+that a hung endpoint surfaces fast.
 """
 
 from __future__ import annotations
@@ -12,8 +15,13 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from e2e.harness.settings import Target
+
+THROTTLING_ERRORS = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
 
 
 @dataclass
@@ -21,6 +29,15 @@ class AwsClients:
     ec2: Any
     ssm: Any
     secretsmanager: Any
+    ssm_poll: Any = None  # no retries: for reads whose caller polls anyway
+
+    def __post_init__(self) -> None:
+        if self.ssm_poll is None:
+            self.ssm_poll = self.ssm
+
+
+def is_throttling(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code", "") in THROTTLING_ERRORS
 
 
 _SESSIONS: dict[str, boto3.session.Session] = {}
@@ -42,6 +59,7 @@ def make_clients(target: Target, *, timeout_s: float = 10.0) -> AwsClients:
         read_timeout=timeout_s,
         retries={"mode": "standard", "max_attempts": 8},
     )
+    poll_config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
     credentials: dict[str, Any] = {}
     if target.aws_access_key_id and target.aws_secret_access_key:
         credentials = {
@@ -51,10 +69,15 @@ def make_clients(target: Target, *, timeout_s: float = 10.0) -> AwsClients:
     with _LOCK:
         session = _session(target.region)
 
-    def client(service: str) -> Any:
+    def client(service: str, config: Config = config) -> Any:
         with _LOCK:
             return session.client(
                 service, endpoint_url=target.aws_endpoint_url, config=config, **credentials
             )
 
-    return AwsClients(ec2=client("ec2"), ssm=client("ssm"), secretsmanager=client("secretsmanager"))
+    return AwsClients(
+        ec2=client("ec2"),
+        ssm=client("ssm"),
+        secretsmanager=client("secretsmanager"),
+        ssm_poll=client("ssm", poll_config),
+    )

@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from e2e.harness.aws import THROTTLING_ERRORS, is_throttling
 from e2e.harness.report import redact
 from e2e.harness.waits import WaitTimeout, wait_for
 
@@ -90,8 +91,10 @@ class SsmHost:
         online_timeout_s: float = 20.0,
         log_every_s: float = 5.0,
         listener: CommandListener | None = None,
+        poll_client: Any = None,
     ) -> None:
         self.ssm = ssm_client
+        self.poll_client = poll_client or ssm_client  # reads polled in a loop: no retries
         self.instance_id = instance_id
         self.poll_s = poll_s
         self.command_timeout_s = command_timeout_s
@@ -107,7 +110,7 @@ class SsmHost:
 
     def ping_status(self) -> str:
         """PingStatus of this instance, or 'NotRegistered' when SSM does not know it (yet)."""
-        answer = self.ssm.describe_instance_information(
+        answer = self.poll_client.describe_instance_information(
             Filters=[{"Key": "InstanceIds", "Values": [self.instance_id]}]
         )
         for info in answer.get("InstanceInformationList", []):
@@ -119,9 +122,18 @@ class SsmHost:
         """Wait until this very instance reports PingStatus Online (once per host)."""
         if self._online_seen:
             return
+
+        def observe() -> str:
+            try:
+                return self.ping_status()
+            except ClientError as exc:
+                if is_throttling(exc):
+                    return "Throttled"
+                raise
+
         wait_for(
             f"SSM PingStatus Online for {self.instance_id}",
-            self.ping_status,
+            observe,
             lambda status: status == "Online",
             timeout_s=self.online_timeout_s if timeout_s is None else timeout_s,
             poll_s=max(self.poll_s, 0.02),
@@ -176,13 +188,13 @@ class SsmHost:
         def observe() -> dict[str, Any]:
             try:
                 return dict(
-                    self.ssm.get_command_invocation(
+                    self.poll_client.get_command_invocation(
                         CommandId=command_id, InstanceId=self.instance_id
                     )
                 )
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
-                if code in NOT_YET_ERRORS:
+                if code in NOT_YET_ERRORS or is_throttling(exc):
                     return {"Status": code}
                 raise
 
@@ -190,7 +202,10 @@ class SsmHost:
             return wait_for(
                 f"SSM command {command_id} on {self.instance_id}",
                 observe,
-                lambda answer: answer.get("Status") not in NOT_YET_STATUSES | NOT_YET_ERRORS,
+                lambda answer: (
+                    answer.get("Status")
+                    not in NOT_YET_STATUSES | NOT_YET_ERRORS | THROTTLING_ERRORS
+                ),
                 timeout_s=timeout_s,
                 poll_s=self.poll_s,
                 describe=lambda answer: f"Status={answer.get('Status')}",

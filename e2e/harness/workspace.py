@@ -188,6 +188,7 @@ class Workspace:
                 online_timeout_s=self.profile.ssm_online_s,
                 log_every_s=self.profile.log_every_s,
                 listener=self._record_command,
+                poll_client=self.aws.ssm_poll,
             )
         return self._hosts[instance_id]
 

@@ -33,11 +33,13 @@ def test_throttled_polls_count_as_not_yet_and_go_to_the_poll_client(tmp_path: Pa
     poll.ping = ["ThrottlingException", "Online"]
     sender = FakeSsm(tmp_path, ping=["NotRegistered"])  # would never be Online: not asked
     sender.commands, sender.polls = poll.commands, poll.polls  # one box behind both clients
-    result = SsmHost(
-        sender, poll.instance_id, poll_s=0.001, command_timeout_s=2, poll_client=poll
-    ).run("echo ok")
+    h = SsmHost(sender, poll.instance_id, poll_s=0.001, command_timeout_s=2, poll_client=poll)
+    result = h.run("echo ok")
     assert result.ok and result.stdout == "ok\n"
     assert poll.polls["cmd-1"] == 4 and poll.ping == ["Online"]
+    # a look outside a poll loop (e.g. bracketing a reading) has nobody to poll it again: it
+    # goes to the client with botocore's retries
+    assert h.ping_status() == "NotRegistered"
 
 
 def test_other_errors_of_a_poll_are_not_swallowed(tmp_path: Path) -> None:

@@ -108,9 +108,10 @@ class SsmHost:
 
     # -- managed-instance state -----------------------------------------------------------
 
-    def ping_status(self) -> str:
-        """PingStatus of this instance, or 'NotRegistered' when SSM does not know it (yet)."""
-        answer = self.poll_client.describe_instance_information(
+    def ping_status(self, client: Any = None) -> str:
+        """PingStatus of this instance, or 'NotRegistered' when SSM does not know it (yet).
+        Throttling is retried (botocore) unless a poll loop passes its `poll_client`."""
+        answer = (client or self.ssm).describe_instance_information(
             Filters=[{"Key": "InstanceIds", "Values": [self.instance_id]}]
         )
         for info in answer.get("InstanceInformationList", []):
@@ -125,7 +126,7 @@ class SsmHost:
 
         def observe() -> str:
             try:
-                return self.ping_status()
+                return self.ping_status(self.poll_client)
             except ClientError as exc:
                 if is_throttling(exc):
                     return "Throttled"

@@ -100,7 +100,7 @@ def run(instance: dict[str, Any], user_data: dict[str, Any]) -> int:
     log("start")
     workspace_id, instance_id = user_data["workspace_id"], instance["instance_id"]
     registry = Registry(user_data["platform_url"], user_data["workspace_token"])
-    interval = float(user_data.get("heartbeat_s") or instance.get("heartbeat_s") or 0.2)
+    interval = float(user_data.get("heartbeat_s") or instance.get("heartbeat_s") or 0.4)
     try:
         card = build_card(Path(layout.CONFIGS_DIR))
     except ConfigError as exc:

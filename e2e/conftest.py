@@ -3,6 +3,7 @@ own stacks for reference-only tests, the global deadline, and the end-of-session
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -13,14 +14,16 @@ from typing import Any
 import pytest
 
 from e2e.harness.cleanup import Cleanup
+from e2e.harness.forkserver import ForkServer
 from e2e.harness.gate import GateContext
 from e2e.harness.pool import StackPool
-from e2e.harness.session import StackHandle, connect
+from e2e.harness.session import StackHandle, connect, share_forkserver, unshare_forkserver
 from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
 from e2e.harness.workspace import WorkspaceStats
 
 log = logging.getLogger("e2e")
 SUMMARY_KEY = "e2e_workspaces"
+_SHARED_FORKSERVER = pytest.StashKey[ForkServer | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,11 +64,23 @@ def pytest_configure(config: pytest.Config) -> None:
             raise KeyboardInterrupt(f"signal {signum}")
 
         signal.signal(signal.SIGTERM, _term)
+    # One warm fork server for the whole run, started before collection and xdist's workers.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        with contextlib.suppress(SettingsError):  # the settings fixture reports it
+            config.stash[_SHARED_FORKSERVER] = share_forkserver(
+                load_run_settings(options=_options(config))
+            )
     config.addinivalue_line(
         "markers",
         "stack_env(env, label): REFERENCE_* environment of the private reference stack this test "
         "needs (own_stack); declared so the session can start it while the previous test runs",
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SHARED_FORKSERVER, None)
+    if server is not None:
+        unshare_forkserver(server)
 
 
 # The next test this process will run (pytest and xdist know it): its stack can start early.

@@ -29,7 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--backend", choices=("saas", "docker"), help="REFERENCE_BACKEND")
     serve.add_argument("--no-platform", action="store_true", help="AWS endpoint and fleet only")
     serve.add_argument("--log-level", default=os.environ.get("REFERENCE_LOG_LEVEL", "WARNING"))
-    fork = sub.add_parser("forkserver", help="fork warm stacks on request (JSON lines on stdin)")
+    fork = sub.add_parser("forkserver", help="fork warm stacks on request (JSON lines)")
+    fork.add_argument(
+        "--listen-fd", type=int, required=True, help="a listening Unix socket for the requests"
+    )
     fork.add_argument("--log-level", default=os.environ.get("REFERENCE_LOG_LEVEL", "WARNING"))
     return parser
 
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "forkserver":
         from reference.forkserver import main as forkserver_main
 
-        return forkserver_main()
+        return forkserver_main(args.listen_fd)
     return 2
 
 

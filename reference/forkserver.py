@@ -4,11 +4,15 @@ Why: starting a stack costs ~3.3 s of CPU in imports (moto, FastAPI, boto3) plus
 costs (service models, moto's lazily imported EC2 helpers). A test session on 2 cores that
 starts a dozen stacks spent about a third of its CPU there. A forked child inherits all of it.
 
-Protocol, JSON lines. Stdout's first line: `{"ready": true, "pid": N}`. Then per stdin line
+Protocol, JSON lines. Stdout's first line: `{"ready": true, "pid": N}`. Requests come one per
+connection on the Unix socket `--listen-fd N` (bound and listening before the server starts, so
+no client races it), which lets every pytest-xdist worker share the one server their controller
+started. A request
 `{"id": str, "set": {NAME: value}, "unset": [NAME], "stdout": path, "stderr": path,
-"timeout_s": s}` one answer line `{"id", "pid", "announce": {...}}` (the object `serve --json`
-prints) or `{"id", "error", "pid"?}`. Each stack runs in its own session (pgid = pid), with the
-server's environment changed as asked, its output in the given files, until SIGTERM/SIGINT.
+"timeout_s": s}` gets one answer line `{"id", "pid", "announce": {...}}` (the object
+`serve --json` prints) or `{"id", "error", "pid"?}`. Each stack runs in its own session
+(pgid = pid), with the server's environment changed as asked, its output in the given files,
+until SIGTERM/SIGINT.
 
 No stack outlives the server: end of stdin (the harness closed it, or died) ends the server,
 and each stack gets SIGTERM when the server ends (PR_SET_PDEATHSIG), so it stops its boxes.
@@ -17,19 +21,22 @@ The server stays single-threaded, so forking it is safe; it reaps its children o
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import json
 import os
 import select
 import signal
+import socket
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+REQUEST_READ_S = 10.0  # a connected client sends its one line at once
 DEFAULT_REGION = "us-east-1"
 # moto imports autoscaling and elbv2 lazily on the first TerminateInstances (~0.5 s of CPU)
 WARM_IMPORTS = ("moto.autoscaling", "moto.elbv2", "uvicorn", "reference.platform.app")
@@ -73,8 +80,13 @@ def _redirect(fd: int, path: str | None, flags: int) -> None:
     os.close(target)
 
 
-def _child(request: Mapping[str, Any], announce_fd: int, server_pid: int) -> int:
+def _child(
+    request: Mapping[str, Any], announce_fd: int, server_pid: int, server_fds: Sequence[int]
+) -> int:
     """In the forked child: become the stack the request asked for."""
+    for fd in server_fds:  # the listening socket and the request's connection are not ours
+        with contextlib.suppress(OSError):
+            os.close(fd)
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _die_with_parent()
@@ -114,7 +126,7 @@ def _read_announce(read_fd: int, timeout_s: float) -> bytes:
     return data
 
 
-def spawn(request: Mapping[str, Any]) -> dict[str, Any]:
+def spawn(request: Mapping[str, Any], server_fds: Sequence[int] = ()) -> dict[str, Any]:
     """Fork one stack and wait for its announcement (or its end, or the deadline)."""
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
@@ -125,7 +137,7 @@ def spawn(request: Mapping[str, Any]) -> dict[str, Any]:
         code = 1
         try:
             os.close(read_fd)
-            code = _child(request, write_fd, server_pid)
+            code = _child(request, write_fd, server_pid, server_fds)
         except BaseException:
             traceback.print_exc()
         finally:
@@ -149,21 +161,42 @@ def spawn(request: Mapping[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def main() -> int:
+def answer_to(raw: bytes, server_fds: Sequence[int] = ()) -> dict[str, Any]:
+    """The answer to one request line; a bad request gets an answer, never ends the server."""
+    try:
+        request = json.loads(raw)
+        if not isinstance(request, dict):
+            raise ValueError("a request is a JSON object")
+        return spawn(request, server_fds)
+    except Exception as exc:
+        return {"id": None, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _serve_socket(listener: socket.socket) -> None:
+    """One request per connection, one at a time; end of stdin ends the loop."""
+    stdin_fd = sys.stdin.fileno()
+    while True:
+        ready, _, _ = select.select([stdin_fd, listener], [], [])
+        if stdin_fd in ready and not os.read(stdin_fd, 4096):
+            return
+        if listener not in ready:
+            continue
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(REQUEST_READ_S)
+            try:
+                raw = conn.makefile("rb").readline()
+            except OSError:
+                continue  # a client that never finished its request: next one
+            answer = answer_to(raw, (listener.fileno(), conn.fileno()))
+            with contextlib.suppress(OSError):  # a client that gave up waiting
+                conn.sendall((json.dumps(answer) + "\n").encode())
+
+
+def main(listen_fd: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness stops us by closing stdin
     prepare()
     signal.signal(signal.SIGCHLD, _reap)
-    out = sys.stdout
-    print(json.dumps({"ready": True, "pid": os.getpid()}), file=out, flush=True)
-    for raw in sys.stdin:
-        if not raw.strip():
-            continue
-        try:
-            request = json.loads(raw)
-            if not isinstance(request, dict):
-                raise ValueError("a request is a JSON object")
-            answer = spawn(request)
-        except Exception as exc:  # a bad request gets an answer, never ends the server
-            answer = {"id": None, "error": f"{type(exc).__name__}: {exc}"}
-        print(json.dumps(answer), file=out, flush=True)
+    print(json.dumps({"ready": True, "pid": os.getpid()}), flush=True)
+    _serve_socket(socket.socket(fileno=listen_fd))
     return 0

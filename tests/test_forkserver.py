@@ -13,7 +13,7 @@ import pytest
 from procs import processes_mentioning
 
 from e2e.harness.embedded import EmbeddedStack, StackStartError
-from e2e.harness.forkserver import ForkServer
+from e2e.harness.forkserver import ForkServer, ForkServerError
 from e2e.harness.platform import ORG_HEADER
 from e2e.harness.waits import wait_for
 
@@ -112,6 +112,29 @@ def test_closing_the_server_ends_every_stack_and_box(server: ForkServer, tmp_pat
         timeout_s=20,
         poll_s=0.05,
     )
+
+
+def test_a_shared_server_serves_other_processes_and_only_its_owner_ends_it(
+    server: ForkServer, tmp_path: Path
+) -> None:
+    """The pytest controller owns the server; xdist workers share it through its socket."""
+    path = server.start()
+    sharer = ForkServer(tmp_path / "forkserver.log", socket_path=path)
+    stack = EmbeddedStack(
+        {"REFERENCE_STATE_DIR": str(tmp_path / "shared")},
+        log_dir=tmp_path / "logs",
+        label="shared",
+        forkserver=sharer,
+    )
+    stack.start()
+    sharer.close()  # a sharer closing changes nothing
+    assert stack.alive() and path.exists()
+    assert httpx.get(f"{stack.info['platform_url']}/health").status_code == 200
+    server.close()  # the owner closing ends the server, its stacks and its socket
+    wait_for("stack gone", stack.alive, lambda alive: not alive, timeout_s=20, poll_s=0.05)
+    assert not path.exists()
+    with pytest.raises(ForkServerError, match="fork server at"):
+        forked(sharer, tmp_path, "too-late")
 
 
 def test_a_stopped_stack_that_cannot_act_on_sigterm_is_killed(

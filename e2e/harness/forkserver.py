@@ -11,9 +11,12 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -82,47 +85,57 @@ class ForkedProcess:
 
 
 class ForkServer:
-    """One fork server per harness process, started on first use; `close()` ends it, and every
-    stack it forked then gets SIGTERM (they die with it)."""
+    """The fork server, owned or shared. Owned (`ForkServer(log)`): started here on first use
+    (or by `start()`), listening on a fresh Unix socket; `close()` ends it, and every stack it
+    forked then gets SIGTERM (they die with it). Shared (`socket_path=`): one that its owner —
+    the pytest controller, for all xdist workers — started; `close()` leaves it alone."""
 
-    def __init__(self, log_path: Path, start_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, log_path: Path, start_timeout_s: float = 60.0, socket_path: Path | None = None
+    ) -> None:
         self.log_path = log_path
         self.start_timeout_s = start_timeout_s
+        self.socket_path = socket_path
+        self.owned = socket_path is None
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._requests = 0
 
-    def _ensure_started(self) -> subprocess.Popen[bytes]:
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc
-        if self._proc is not None:
-            code = self._proc.poll()
-            raise ForkServerError(f"the fork server ended (code {code})\n{self._tail()}")
+    def start(self) -> Path:
+        """(Owner) Start the server; it need not be ready: requests wait on its socket while
+        it imports. Returns the socket's path, for the processes that share it."""
+        with self._lock:
+            return self._ensure_started()
+
+    def _ensure_started(self) -> Path:
+        if not self.owned or self._proc is not None:
+            if self._proc is not None and self._proc.poll() is not None:
+                code = self._proc.poll()
+                raise ForkServerError(f"the fork server ended (code {code})\n{self._tail()}")
+            assert self.socket_path is not None
+            return self.socket_path
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         for name in SWITCHES:
             env.pop(name, None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "reference", "forkserver"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                start_new_session=True,  # a Ctrl-C reaches pytest, which then stops the stacks
-            )
-        self._proc = proc
-        assert proc.stdout is not None
-        line = readline_within(proc.stdout, self.start_timeout_s)
-        try:
-            ready = json.loads(line or b"")
-        except ValueError:
-            ready = None
-        if not isinstance(ready, dict) or not ready.get("ready"):
-            self.close()
-            raise ForkServerError(f"the fork server did not start: said {line!r}\n{self._tail()}")
-        return proc
+        path = Path(tempfile.mkdtemp(prefix="e2e-forkserver-")) / "socket"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(str(path))  # bound before the server runs: clients never race it
+            listener.listen(64)
+            fd = listener.fileno()
+            with open(self.log_path, "ab") as log_file:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-m", "reference", "forkserver", "--listen-fd", str(fd)],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    pass_fds=(fd,),
+                    stdin=subprocess.PIPE,  # its lifeline: closing it ends the server
+                    stdout=log_file,
+                    stderr=log_file,
+                    start_new_session=True,  # a Ctrl-C reaches pytest, which then stops stacks
+                )
+        self.socket_path = path
+        return path
 
     def _tail(self, limit: int = 3000) -> str:
         try:
@@ -140,28 +153,33 @@ class ForkServer:
     ) -> tuple[ForkedProcess | None, str, str]:
         """Fork one stack: (its process, its announcement line, "") or (process?, "", why not)."""
         with self._lock:
-            proc = self._ensure_started()
-            assert proc.stdin is not None and proc.stdout is not None
+            path = self._ensure_started()
             self._requests += 1
-            request = {
-                "id": str(self._requests),
-                "set": dict(set_env),
-                "unset": list(unset),
-                "stdout": str(stdout_path),
-                "stderr": str(stderr_path),
-                "timeout_s": timeout_s,
-            }
-            try:
-                proc.stdin.write((json.dumps(request) + "\n").encode())
-                proc.stdin.flush()
-            except OSError as exc:
-                raise ForkServerError(f"the fork server is gone ({exc})\n{self._tail()}") from None
-            raw = readline_within(proc.stdout, timeout_s + 10)
+            request_id = f"{os.getpid()}-{self._requests}"
+        request = {
+            "id": request_id,
+            "set": dict(set_env),
+            "unset": list(unset),
+            "stdout": str(stdout_path),
+            "stderr": str(stderr_path),
+            "timeout_s": timeout_s,
+        }
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                # the server may still be importing, and answers one request at a time
+                conn.settimeout(self.start_timeout_s + 2 * timeout_s)
+                conn.connect(str(path))
+                conn.sendall((json.dumps(request) + "\n").encode())
+                raw = conn.makefile("rb").readline()
+        except OSError as exc:
+            raise ForkServerError(
+                f"fork server at {path}, request {request_id}: {exc!r}\n{self._tail()}"
+            ) from None
         try:
             answer: dict[str, Any] = json.loads(raw or b"")
         except ValueError:
             raise ForkServerError(
-                f"the fork server answered {raw!r} to request {request['id']}\n{self._tail()}"
+                f"the fork server answered {raw!r} to request {request_id}\n{self._tail()}"
             ) from None
         forked = ForkedProcess(int(answer["pid"])) if answer.get("pid") else None
         if "announce" in answer:
@@ -169,19 +187,20 @@ class ForkServer:
         return forked, "", str(answer.get("error") or "no announcement")
 
     def close(self, timeout_s: float = 15.0) -> None:
-        """End of stdin ends the server; its stacks get SIGTERM as it ends."""
+        """(Owner) End of stdin ends the server; its stacks get SIGTERM as it ends."""
         proc = self._proc
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        with contextlib.suppress(OSError):
-            assert proc.stdin is not None
-            proc.stdin.close()
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            log.warning("the fork server did not end in %.0fs; killing it", timeout_s)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout_s)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                assert proc.stdin is not None
+                proc.stdin.close()
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("the fork server did not end in %.0fs; killing it", timeout_s)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout_s)
+        if self.socket_path is not None:
+            shutil.rmtree(self.socket_path.parent, ignore_errors=True)

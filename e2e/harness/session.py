@@ -87,14 +87,42 @@ def stack_log_dir(settings: RunSettings) -> Path:
     return base / f"{settings.run_id}-{settings.worker_id}"
 
 
+# set by the process that owns the fork server (the pytest controller) for those sharing it
+FORKSERVER_SOCKET_ENV = "E2E_FORKSERVER_SOCKET"
+FORKSERVER_LOG_ENV = "E2E_FORKSERVER_LOG"
+
+
 def new_forkserver(settings: RunSettings) -> ForkServer | None:
-    """The fork server this process's stacks come from (None: E2E_STACK_FORKSERVER=0)."""
+    """The fork server this process's stacks come from: the shared one if this process's
+    owner advertised it, else one of its own, started on first use (None:
+    E2E_STACK_FORKSERVER=0)."""
     if not settings.stack_forkserver:
         return None
+    log_path = stack_log_dir(settings) / "forkserver.stderr.log"
+    shared = os.environ.get(FORKSERVER_SOCKET_ENV)
     return ForkServer(
-        stack_log_dir(settings) / "forkserver.stderr.log",
+        Path(os.environ.get(FORKSERVER_LOG_ENV) or log_path) if shared else log_path,
         start_timeout_s=settings.profile.stack_start_s,
+        socket_path=Path(shared) if shared else None,
     )
+
+
+def share_forkserver(settings: RunSettings) -> ForkServer | None:
+    """Start the fork server now (it imports while pytest collects and xdist starts its
+    workers) and advertise it to the processes started after this, which share it."""
+    if settings.target != "embedded" or os.environ.get(FORKSERVER_SOCKET_ENV):
+        return None
+    server = new_forkserver(settings)
+    if server is not None:
+        os.environ[FORKSERVER_SOCKET_ENV] = str(server.start())
+        os.environ[FORKSERVER_LOG_ENV] = str(server.log_path)
+    return server
+
+
+def unshare_forkserver(server: ForkServer) -> None:
+    server.close()
+    os.environ.pop(FORKSERVER_SOCKET_ENV, None)
+    os.environ.pop(FORKSERVER_LOG_ENV, None)
 
 
 def start_embedded(

@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 from e2e.campaign.matrix import report_meta, run_matrix, summary, write_reports  # noqa: E402
 from e2e.campaign.runner import fault_stack, gate_once  # noqa: E402
 from e2e.campaign.verdicts import Case, Outcome, matrix_cases, select_cases  # noqa: E402
+from e2e.harness.session import new_forkserver  # noqa: E402
 from e2e.harness.settings import load_run_settings  # noqa: E402
 
 
@@ -42,12 +43,18 @@ def main() -> int:
     settings = load_run_settings()
     print(f"kill matrix: {len(cases)} cases, run {settings.run_id}, {settings.restarts} restarts")
 
+    forkserver = new_forkserver(settings)  # one warm server forks every case's stack
+
     def run_case(case: Case) -> Outcome:
         label = "mutant-" + (case.name.replace(",", "+") if case.faults else "none")
-        with fault_stack(settings, case.faults, label) as handle:
+        with fault_stack(settings, case.faults, label, forkserver) as handle:
             return gate_once(handle, purpose=label[:20])
 
-    rows = run_matrix(cases, run_case, jobs=args.jobs)
+    try:
+        rows = run_matrix(cases, run_case, jobs=args.jobs)
+    finally:
+        if forkserver is not None:
+            forkserver.close()
     json_path, md_path = write_reports(rows, args.out, report_meta(settings.restarts))
     total = summary(rows)
     print(

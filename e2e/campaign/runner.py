@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from e2e.campaign.verdicts import Outcome
 from e2e.harness.cleanup import Cleanup
+from e2e.harness.forkserver import ForkServer
 from e2e.harness.gate import GateContext, run_gate
 from e2e.harness.session import StackHandle, start_embedded
 from e2e.harness.settings import RunSettings
@@ -24,9 +25,17 @@ MESSAGE_CAP = 4000
 
 
 @contextmanager
-def fault_stack(settings: RunSettings, faults: Sequence[str], label: str) -> Iterator[StackHandle]:
-    """A private stack with exactly these REFERENCE_FAULTS; stopped on every exit path."""
-    handle = start_embedded(settings, {"REFERENCE_FAULTS": ",".join(faults)}, label=label)
+def fault_stack(
+    settings: RunSettings,
+    faults: Sequence[str],
+    label: str,
+    forkserver: ForkServer | None = None,
+) -> Iterator[StackHandle]:
+    """A private stack with exactly these REFERENCE_FAULTS (forked by `forkserver` when
+    given); stopped on every exit path."""
+    handle = start_embedded(
+        settings, {"REFERENCE_FAULTS": ",".join(faults)}, label=label, forkserver=forkserver
+    )
     try:
         yield handle
     finally:

@@ -204,6 +204,28 @@ def test_late_register_from_the_outgoing_box_cannot_end_a_restart(put: PlatformU
     assert online[-1] == {"generation": 2, "instance_id": fresh["instance_id"]}
 
 
+def test_a_launch_is_recorded_together_with_its_instance(put: PlatformUnderTest) -> None:
+    """The second race seen at 50 workspaces: the launch was recorded before the new instance
+    id was stored, so a late register of the outgoing box, checked in between, passed as the
+    replacement's. Recording must happen with the new id in place and under the state lock
+    that `register` checks under."""
+    ws_id = put.create()
+    old = put.wait_online(ws_id)["instance_id"]
+    lifecycle = put.server.server.config.app.state.lifecycle  # type: ignore[union-attr]
+    seen: list[tuple[str, bool]] = []
+
+    class Watched(dict):  # type: ignore[type-arg]
+        def __setitem__(self, key: str, value: float) -> None:
+            ws = lifecycle.store.workspace(key)
+            seen.append((ws.instance_id, lifecycle._state._is_owned()))
+            super().__setitem__(key, value)
+
+    lifecycle._launched_at = Watched(lifecycle._launched_at)
+    lifecycle.restart(ws_id, "manual")
+    fresh = put.wait_online(ws_id, 2)
+    assert seen == [(fresh["instance_id"], True)] and fresh["instance_id"] != old
+
+
 def _token(put: PlatformUnderTest, ws_id: str) -> str:
     store = put.server.server.config.app.state.store if put.server else None  # type: ignore[union-attr]
     assert store is not None

@@ -223,14 +223,18 @@ class Lifecycle:
                 return  # the platform is going down; the next process resumes this workspace
             self._fail(ws.id, generation, exc.message, instance_id=None)
             return
-        self._launched_at[ws.id] = time.monotonic()
-        self.store.update(
-            ws.id,
-            instance_id=answer["instance_id"],
-            private_ip=answer.get("private_ip"),
-            generation=generation,
-            last_error=None,
-        )
+        # One step for `register`: it must never see "launched" next to the old instance id,
+        # or a late register retry of the outgoing box passes as the new one (seen at scale:
+        # WORKSPACE_ONLINE for the old box, none for the new).
+        with self._state:
+            self.store.update(
+                ws.id,
+                instance_id=answer["instance_id"],
+                private_ip=answer.get("private_ip"),
+                generation=generation,
+                last_error=None,
+            )
+            self._launched_at[ws.id] = time.monotonic()
 
     def _fail(self, ws_id: str, generation: int, error: str, instance_id: str | None) -> None:
         self._heartbeats.pop(ws_id, None)

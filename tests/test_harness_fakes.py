@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 OUTPUT_CAP = 24_000
 
@@ -47,6 +47,8 @@ class FakeSsm:
         status = self.ping.pop(0) if len(self.ping) > 1 else self.ping[0]
         if status.endswith("Exception"):
             raise client_error(status)
+        if status == "EndpointConnectionError":
+            raise EndpointConnectionError(endpoint_url="http://ssm.invalid")
         if status == "NotRegistered":
             return {"InstanceInformationList": []}
         return {"InstanceInformationList": [{"InstanceId": self.instance_id, "PingStatus": status}]}
@@ -78,6 +80,8 @@ class FakeSsm:
             state = self.not_yet[n]
             if state in ("InvocationDoesNotExist", "ThrottlingException"):
                 raise client_error(state)
+            if state == "EndpointConnectionError":
+                raise EndpointConnectionError(endpoint_url="http://ssm.invalid")
             return {"Status": state, "ResponseCode": -1}
         return dict(self.commands[CommandId])
 

@@ -26,17 +26,22 @@ def test_not_yet_states_are_waited_through(tmp_path: Path) -> None:
     assert ssm.polls["cmd-1"] == 6
 
 
-def test_throttled_polls_count_as_not_yet_and_go_to_the_poll_client(tmp_path: Path) -> None:
-    """The poll loop is the retry: a throttled read is polled again at the loop's pace (the
-    poll client has no botocore retries, whose backoff would stack on the poll interval)."""
-    poll = FakeSsm(tmp_path, not_yet=["ThrottlingException", "Pending", "ThrottlingException"])
-    poll.ping = ["ThrottlingException", "Online"]
+def test_throttled_or_dropped_polls_count_as_not_yet_and_go_to_the_poll_client(
+    tmp_path: Path,
+) -> None:
+    """The poll loop is the retry: a throttled read, or one whose connection dropped, is polled
+    again at the loop's pace (the poll client has no botocore retries, whose backoff would
+    stack on the poll interval)."""
+    poll = FakeSsm(
+        tmp_path, not_yet=["ThrottlingException", "Pending", "EndpointConnectionError", "Pending"]
+    )
+    poll.ping = ["ThrottlingException", "EndpointConnectionError", "Online"]
     sender = FakeSsm(tmp_path, ping=["NotRegistered"])  # would never be Online: not asked
     sender.commands, sender.polls = poll.commands, poll.polls  # one box behind both clients
     h = SsmHost(sender, poll.instance_id, poll_s=0.001, command_timeout_s=2, poll_client=poll)
     result = h.run("echo ok")
     assert result.ok and result.stdout == "ok\n"
-    assert poll.polls["cmd-1"] == 4 and poll.ping == ["Online"]
+    assert poll.polls["cmd-1"] == 5 and poll.ping == ["Online"]
     # a look outside a poll loop (e.g. bracketing a reading) has nobody to poll it again: it
     # goes to the client with botocore's retries
     assert h.ping_status() == "NotRegistered"

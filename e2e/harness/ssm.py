@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from e2e.harness.aws import THROTTLING_ERRORS, is_throttling
 from e2e.harness.report import redact
@@ -32,6 +33,8 @@ log = logging.getLogger("e2e.ssm")
 OUTPUT_CAP = 24_000
 NOT_YET_STATUSES = frozenset({"Pending", "InProgress", "Delayed"})
 NOT_YET_ERRORS = frozenset({"InvocationDoesNotExist"})
+# the poll client does not retry: a dropped connection or a timed-out read is polled again
+POLL_TRANSPORT_ERRORS = (BotoConnectionError, HTTPClientError)
 
 
 class SsmError(AssertionError):
@@ -140,6 +143,7 @@ class SsmHost:
             poll_s=max(self.poll_s, 0.02),
             describe=lambda status: f"PingStatus={status}",
             log_every_s=self.log_every_s,
+            transient=POLL_TRANSPORT_ERRORS,
         )
         self._online_seen = True
 
@@ -211,6 +215,7 @@ class SsmHost:
                 poll_s=self.poll_s,
                 describe=lambda answer: f"Status={answer.get('Status')}",
                 log_every_s=self.log_every_s,
+                transient=POLL_TRANSPORT_ERRORS,
                 level=logging.DEBUG,  # one per command: INFO would drown the story
             ).value
         except WaitTimeout as exc:

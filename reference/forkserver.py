@@ -22,7 +22,6 @@ The server stays single-threaded, so forking it is safe; it reaps its children o
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import json
 import os
@@ -35,7 +34,8 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PR_SET_PDEATHSIG = 1
+from reference.procs import die_with_parent
+
 REQUEST_READ_S = 10.0  # a connected client sends its one line at once
 DEFAULT_REGION = "us-east-1"
 # moto imports autoscaling and elbv2 lazily on the first TerminateInstances (~0.5 s of CPU)
@@ -66,14 +66,6 @@ def _reap(_signum: int, _frame: object) -> None:
             return
 
 
-def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the harness still stops every stack
-        pass
-
-
 def _redirect(fd: int, path: str | None, flags: int) -> None:
     target = os.open(path or os.devnull, flags, 0o644)
     os.dup2(target, fd)
@@ -89,7 +81,7 @@ def _child(
             os.close(fd)
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != server_pid:  # the server ended between fork and prctl
         return 1
     _redirect(0, None, os.O_RDONLY)

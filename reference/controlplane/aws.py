@@ -26,16 +26,21 @@ _SESSION: boto3.session.Session | None = None
 _CLIENTS: dict[tuple[str, ...], Any] = {}
 
 
+def _session() -> boto3.session.Session:
+    """The process-wide session; call with _SESSION_LOCK held."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = boto3.session.Session()
+    return _SESSION
+
+
 def make_client(service: str, config: StackConfig) -> Any:
     """A client per (service, endpoint, region, key); botocore clients are thread-safe."""
-    global _SESSION
     key = (service, config.aws_endpoint_url, config.region, config.aws_access_key_id)
     with _SESSION_LOCK:
         if key in _CLIENTS:
             return _CLIENTS[key]
-        if _SESSION is None:
-            _SESSION = boto3.session.Session()
-        client = _CLIENTS[key] = _SESSION.client(
+        client = _CLIENTS[key] = _session().client(
             service,
             endpoint_url=config.aws_endpoint_url or None,
             region_name=config.region,
@@ -49,12 +54,10 @@ def make_client(service: str, config: StackConfig) -> Any:
 def warm_models(services: tuple[str, ...], region: str) -> None:
     """Load these services' models into the process-wide session now (the fork server does
     this once, so every stack it forks builds its clients from cached models)."""
-    global _SESSION
     with _SESSION_LOCK:
-        if _SESSION is None:
-            _SESSION = boto3.session.Session()
+        session = _session()
         for service in services:  # a client never used: building it is what loads the model
-            _SESSION.client(
+            session.client(
                 service,
                 endpoint_url="http://127.0.0.1:9",
                 region_name=region,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import ctypes
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,29 +15,16 @@ from reference.config import StackConfig
 from reference.controlplane.aws import make_client
 from reference.platform.testing.servers import free_port
 from reference.platform.testing.waits import Eventually
+from reference.procs import die_with_parent, stop_process
 
 _moto_lock = threading.Lock()
 _moto_url: str | None = None
 _moto_proc: subprocess.Popen[bytes] | None = None
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the test process dies, even by SIGKILL (Linux prctl)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-PR_SET_PDEATHSIG = 1
-
-
 def _stop_moto() -> None:
-    if _moto_proc is not None and _moto_proc.poll() is None:
-        _moto_proc.terminate()
-        try:
-            _moto_proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            _moto_proc.kill()
-            _moto_proc.wait()
+    if _moto_proc is not None:
+        stop_process(_moto_proc, timeout_s=5)
 
 
 def shared_moto_url() -> str:
@@ -57,7 +42,7 @@ def shared_moto_url() -> str:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,  # SIGTERM when the test process dies
             )
             atexit.register(_stop_moto)
             url = f"http://127.0.0.1:{port}"

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from reference.config import StackConfig
 from reference.controlplane.aws import make_client
+from reference.procs import stop_process
 
 
 def free_port() -> int:
@@ -104,13 +105,7 @@ class ServedStack:
         proc = self.proc
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, timeout_s=30)
         if proc.stdout is not None:
             proc.stdout.close()
 

@@ -53,10 +53,6 @@ def launch_box(stack: EmbeddedStack) -> str:
     return str(answer["Instances"][0]["InstanceId"])
 
 
-def boxes_of(state_dir: str) -> list[str]:
-    return processes_mentioning(state_dir)
-
-
 def test_forked_stacks_serve_and_get_only_their_switches(
     server: ForkServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,7 +92,7 @@ def test_closing_the_server_ends_every_stack_and_box(server: ForkServer, tmp_pat
     state_dirs = [str(tmp_path / f"s{n}") for n in range(2)]
     wait_for(
         "a box per stack",
-        lambda: [len(boxes_of(d)) for d in state_dirs],
+        lambda: [len(processes_mentioning(d)) for d in state_dirs],
         lambda counts: all(counts),
         timeout_s=20,
         poll_s=0.05,
@@ -106,7 +102,7 @@ def test_closing_the_server_ends_every_stack_and_box(server: ForkServer, tmp_pat
         "no stack or box left",
         lambda: (
             [s.label for s in stacks if s.alive()]
-            + [box for d in state_dirs for box in boxes_of(d)]
+            + [box for d in state_dirs for box in processes_mentioning(d)]
         ),
         lambda left: not left,
         timeout_s=20,

@@ -21,10 +21,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from e2e.harness.forkserver import SWITCHES, ForkedProcess, ForkServer, readline_within
+from e2e.harness.forkserver import ForkedProcess, ForkServer
 from e2e.harness.settings import REPO_ROOT, SettingsError, Target
 
 log = logging.getLogger("e2e.embedded")
+
+
+SWITCHES = ("REFERENCE_FAULTS", "REFERENCE_BACKEND")  # a stack gets only those its test asked for
+
+
+def readline_within(stream: IO[bytes], timeout_s: float) -> bytes | None:
+    """One line from a pipe, or None if none came in time (a pipe read has no timeout)."""
+    box: list[bytes] = []
+    reader = threading.Thread(target=lambda: box.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    return box[0] if box else None
 
 
 class StackStartError(RuntimeError):

@@ -20,26 +20,16 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from e2e.harness.settings import REPO_ROOT
 from e2e.harness.waits import WaitTimeout, wait_for
 
 log = logging.getLogger("e2e.forkserver")
-SWITCHES = ("REFERENCE_FAULTS", "REFERENCE_BACKEND")  # a stack gets only those its test asked for
 
 
 class ForkServerError(RuntimeError):
     pass
-
-
-def readline_within(stream: IO[bytes], timeout_s: float) -> bytes | None:
-    """One line from a pipe, or None if none came in time (a pipe read has no timeout)."""
-    box: list[bytes] = []
-    reader = threading.Thread(target=lambda: box.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout_s)
-    return box[0] if box else None
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -114,9 +104,7 @@ class ForkServer:
                 raise ForkServerError(f"the fork server ended (code {code})\n{self._tail()}")
             assert self.socket_path is not None
             return self.socket_path
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for name in SWITCHES:
-            env.pop(name, None)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # switches: each request unsets its own
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         path = Path(tempfile.mkdtemp(prefix="e2e-forkserver-")) / "socket"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:

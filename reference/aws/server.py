@@ -155,6 +155,9 @@ class QuietHandler(MotoRequestHandler):
         pass
 
 
+SHUTDOWN_POLL_S = 0.05
+
+
 class AwsEndpoint:
     """Serves the middleware on a free loopback port from a background thread."""
 
@@ -163,8 +166,13 @@ class AwsEndpoint:
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=QuietHandler
         )
+        # serve_forever notices shutdown() only between polls: 0.5 s by default, paid by
+        # every stack stop
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="aws-endpoint", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_S},
+            name="aws-endpoint",
+            daemon=True,
         )
 
     @property

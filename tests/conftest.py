@@ -200,6 +200,18 @@ class Workspaces:
     def terminate(self, instance_id: str) -> None:
         self.ec2.terminate_instances(InstanceIds=[instance_id])
 
+    def terminate_all(self) -> None:
+        """Teardown: every instance launched here that EC2 still knows (the fleet forgets
+        terminated ones after its retention, and EC2 refuses unknown ids)."""
+        known = [
+            i["InstanceId"]
+            for r in self.ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]
+            if i["InstanceId"] in self.instances
+        ]
+        if known:
+            self.ec2.terminate_instances(InstanceIds=known)
+
     def ping(self, instance_id: str) -> str:
         found = self.ssm.describe_instance_information(
             Filters=[{"Key": "InstanceIds", "Values": [instance_id]}]
@@ -244,8 +256,7 @@ class Workspaces:
 def workspaces(aws_stack: Any, fake_registry: FakeRegistry) -> Iterator[Workspaces]:
     spaces = Workspaces(aws_stack, fake_registry)
     yield spaces
-    if spaces.instances:
-        spaces.ec2.terminate_instances(InstanceIds=spaces.instances)
+    spaces.terminate_all()
 
 
 @pytest.fixture(scope="session")
@@ -265,7 +276,6 @@ def workspaces_for(fake_registry: FakeRegistry) -> Iterator[Callable[[Any], Work
 
     yield _make
     for spaces in made:
-        if spaces.instances:
-            # the stack may already be gone: then nothing is left to clean
-            with contextlib.suppress(Exception):
-                spaces.ec2.terminate_instances(InstanceIds=spaces.instances)
+        # the stack may already be gone: then nothing is left to clean
+        with contextlib.suppress(Exception):
+            spaces.terminate_all()

@@ -30,7 +30,7 @@ def two_boxes(make_workspaces: Callable[[], Any]) -> Iterator[tuple[Any, list[st
     for iid in ids:
         spaces.wait_online(iid)
     yield spaces, ids, volumes
-    spaces.ec2.terminate_instances(InstanceIds=ids)
+    spaces.terminate_all()
 
 
 def sh(spaces: Any, iid: str, script: str) -> dict[str, Any]:

@@ -69,6 +69,21 @@ def workspace_instances(region: str, role: str = "workspace") -> list[InstanceVi
     return views
 
 
+def forget_instance(region: str, instance_id: str) -> None:
+    """Drop a terminated instance from moto, as EC2 does some time after termination. moto
+    never does: its instance filters are O(instances × tags), so a stack that has restarted
+    boxes a few hundred times answers DescribeInstances ever slower."""
+    backend = _backend(region)
+    for reservation_id, reservation in list(backend.reservations.items()):
+        kept = [i for i in reservation.instances if i.id != instance_id]
+        if len(kept) == len(reservation.instances):
+            continue
+        reservation.instances = kept  # a new list: readers copying the old one are unaffected
+        if not kept:
+            backend.reservations.pop(reservation_id, None)
+    backend.tags.pop(instance_id, None)
+
+
 def volume_exists(region: str, volume_id: str) -> bool:
     return volume_id in _backend(region).volumes
 

@@ -39,6 +39,8 @@ class FleetSettings:
     boot_delay_s: float = 0.0
     volume_grace_s: float = 3.0  # how long a launched instance may wait for its data volume
     reconcile_every_s: float = 0.5
+    # how long a terminated instance stays visible (EC2: about an hour; moto: forever)
+    terminated_retention_s: float = 5.0
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Fleet:
         self.delays = delays
         self.boxes: dict[str, Box] = {}
         self._first_seen: dict[str, float] = {}
+        self._terminated_seen: dict[str, float] = {}
         self._seen_volumes: set[str] = set()
         self._lock = threading.RLock()
         self._wake = threading.Event()
@@ -141,6 +144,7 @@ class Fleet:
                 if view is None or view.state != "running":
                     del self._first_seen[iid]
             self._forget_deleted_volumes()
+            self._forget_terminated(views)
             for box in self.boxes.values():
                 if box.online and not box.ended:
                     self.ssm.ping(box.instance_id)
@@ -235,6 +239,19 @@ class Fleet:
         if wipe_root:
             shutil.rmtree(box.dirs.root, ignore_errors=True)
             shutil.rmtree(box.dirs.run, ignore_errors=True)
+
+    def _forget_terminated(self, views: list[ec2_view.InstanceView]) -> None:
+        """Terminated instances leave the EC2 view after `terminated_retention_s`."""
+        now = time.monotonic()
+        terminated = {v.instance_id for v in views if v.state == "terminated"}
+        for iid in list(self._terminated_seen):
+            if iid not in terminated:
+                del self._terminated_seen[iid]
+        for iid in terminated - self.boxes.keys():
+            seen = self._terminated_seen.setdefault(iid, now)
+            if now - seen >= self.settings.terminated_retention_s:
+                ec2_view.forget_instance(self.settings.region, iid)
+                del self._terminated_seen[iid]
 
     def _forget_deleted_volumes(self) -> None:
         """A volume deleted through EC2 takes its directory with it."""

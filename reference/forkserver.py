@@ -61,8 +61,9 @@ def prepare() -> None:
 
 def _warm_platform() -> None:
     """Build a platform app and throw it away: FastAPI's route set-up imports pydantic.v1 and
-    builds its validators, and uvicorn imports its protocol modules — ~0.4 s of CPU each
-    forked stack would otherwise pay again."""
+    builds its validators, uvicorn imports its protocol and loop modules, anyio its asyncio
+    backend — ~0.45 s of CPU each forked stack would otherwise pay again."""
+    import anyio
     import uvicorn
 
     from reference.config import StackConfig
@@ -70,9 +71,13 @@ def _warm_platform() -> None:
 
     with tempfile.TemporaryDirectory(prefix="forkserver-warm-") as scratch:
         app = build_app(StackConfig(state_dir=Path(scratch)))
-        uvicorn.Config(app, log_level="warning", lifespan="on").load()
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        config.load()
+        config.get_loop_factory()  # imports the event loop module uvicorn will pick
         app.state.lifecycle.cp.close()
         app.state.store.close()
+    # the app's lifespan asks anyio for its thread limiter: that loads anyio's asyncio backend
+    anyio.run(anyio.sleep, 0)
 
 
 def _reap(_signum: int, _frame: object) -> None:

@@ -1,6 +1,6 @@
 """Terminated instances leave the EC2 view after the fleet's retention, as on EC2.
 
-moto alone keeps them forever, and its instance filters cost O(instances × tags): a stack that
+moto alone keeps them forever, and its instance filters cost O(instances * tags): a stack that
 had restarted boxes a few hundred times answered every DescribeInstances ever slower (the gate
 benchmark's restarts grew from 0.9 s to 1.4 s over ten runs on one stack).
 """

@@ -71,7 +71,7 @@ def workspace_instances(region: str, role: str = "workspace") -> list[InstanceVi
 
 def forget_instance(region: str, instance_id: str) -> None:
     """Drop a terminated instance from moto, as EC2 does some time after termination. moto
-    never does: its instance filters are O(instances × tags), so a stack that has restarted
+    never does: its instance filters are O(instances * tags), so a stack that has restarted
     boxes a few hundred times answers DescribeInstances ever slower."""
     backend = _backend(region)
     for reservation_id, reservation in list(backend.reservations.items()):

@@ -30,7 +30,14 @@ def test_table_judges_each_figure_against_its_bar(tmp_path: Path) -> None:
         bench / "overhead.json",
         {"ratio": 1.2, "harness_median_s": 2.4, "straight_median_s": 2.0},
     )
-    _write(bench / "xdist.json", {"speedup": 1.7, "wall_s": {"0": 170.0, "2": 100.0}})
+    _write(
+        bench / "xdist.json",
+        {
+            "speedup": 1.7,
+            "wall_s": {"0": 170.0, "2": 100.0},
+            "runs": {"0": [{"failed": []}] * 3, "2": [{"failed": []}] * 3},
+        },
+    )
     _write(
         bench / "scale.json",
         {
@@ -61,6 +68,7 @@ def test_table_judges_each_figure_against_its_bar(tmp_path: Path) -> None:
     }
     table = run_all.table(run_all.rows(bench, tmp_path))
     assert table.count("\n") == 8 and "| 1.20 (2.40 s / 2.00 s) | ≤ 1.15 | no |" in table
+    assert "| 1.70 (170 s → 100 s, medians of 3) | ≥ 1.6 | yes |" in table
 
 
 def test_missing_reports_are_left_out_not_invented(tmp_path: Path) -> None:

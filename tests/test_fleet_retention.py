@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Workspaces, wait_until
+from e2e.harness.waits import wait_for
 
 
-def _state(spaces: Workspaces, instance_id: str) -> str:
+def _state(spaces: Any, instance_id: str) -> str:
     try:
         answer = spaces.ec2.describe_instances(InstanceIds=[instance_id])
     except ClientError as exc:
@@ -23,13 +23,13 @@ def _state(spaces: Workspaces, instance_id: str) -> str:
     return str(answer["Reservations"][0]["Instances"][0]["State"]["Name"])
 
 
-def _tags(spaces: Workspaces, instance_id: str) -> list[Any]:
+def _tags(spaces: Any, instance_id: str) -> list[Any]:
     filters = [{"Name": "resource-id", "Values": [instance_id]}]
     return list(spaces.ec2.describe_tags(Filters=filters)["Tags"])
 
 
 def test_a_terminated_instance_is_forgotten_after_the_retention_and_only_it(
-    workspaces: Workspaces, aws_stack: Any, monkeypatch: pytest.MonkeyPatch
+    workspaces: Any, aws_stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(aws_stack.fleet.settings, "terminated_retention_s", 1.0)
     ids = []
@@ -40,8 +40,12 @@ def test_a_terminated_instance_is_forgotten_after_the_retention_and_only_it(
     gone, kept = ids
     workspaces.terminate(gone)
     assert _state(workspaces, gone) == "terminated"  # still visible right after, as on EC2
-    wait_until(
-        f"{gone} forgotten", lambda: _state(workspaces, gone), lambda s: s.endswith("NotFound")
+    wait_for(
+        f"{gone} forgotten",
+        lambda: _state(workspaces, gone),
+        lambda state: state.endswith("NotFound"),
+        timeout_s=10,
+        poll_s=0.05,
     )
     assert _tags(workspaces, gone) == []
     assert _state(workspaces, kept) in ("pending", "running")

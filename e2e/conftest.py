@@ -25,10 +25,6 @@ from e2e.harness.workspace import WorkspaceStats
 log = logging.getLogger("e2e")
 SUMMARY_KEY = "e2e_workspaces"
 _SHARED_FORKSERVER = pytest.StashKey[ForkServer | None]()
-# xdist workers mostly poll; the fork server (importing while they start) and the stacks and
-# boxes they poll are what the run waits for. On 2 cores, niceness 3 for the workers moved
-# bench_xdist's median speed-up from 1.55 to 1.59-1.65; 6 starved the workers (1.55 again).
-WORKER_NICENESS = 3
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,8 +65,6 @@ def pytest_configure(config: pytest.Config) -> None:
             raise KeyboardInterrupt(f"signal {signum}")
 
         signal.signal(signal.SIGTERM, _term)
-    if os.environ.get("PYTEST_XDIST_WORKER") and hasattr(os, "nice"):
-        os.nice(WORKER_NICENESS)
     # One warm fork server for the whole run, started before collection and xdist's workers.
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         with contextlib.suppress(SettingsError):  # the settings fixture reports it

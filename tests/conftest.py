@@ -203,6 +203,8 @@ class Workspaces:
     def terminate_all(self) -> None:
         """Teardown: every instance launched here that EC2 still knows (the fleet forgets
         terminated ones after its retention, and EC2 refuses unknown ids)."""
+        if not self.instances:
+            return
         known = [
             i["InstanceId"]
             for r in self.ec2.describe_instances()["Reservations"]

@@ -243,15 +243,16 @@ class Fleet:
     def _forget_terminated(self, views: list[ec2_view.InstanceView]) -> None:
         """Terminated instances leave the EC2 view after `terminated_retention_s`."""
         now = time.monotonic()
-        terminated = {v.instance_id for v in views if v.state == "terminated"}
-        for iid in list(self._terminated_seen):
-            if iid not in terminated:
-                del self._terminated_seen[iid]
-        for iid in terminated - self.boxes.keys():
-            seen = self._terminated_seen.setdefault(iid, now)
+        still_seen: dict[str, float] = {}
+        for view in views:
+            if view.state != "terminated" or view.instance_id in self.boxes:
+                continue
+            seen = self._terminated_seen.get(view.instance_id, now)
             if now - seen >= self.settings.terminated_retention_s:
-                ec2_view.forget_instance(self.settings.region, iid)
-                del self._terminated_seen[iid]
+                ec2_view.forget_instance(self.settings.region, view.instance_id)
+            else:
+                still_seen[view.instance_id] = seen
+        self._terminated_seen = still_seen
 
     def _forget_deleted_volumes(self) -> None:
         """A volume deleted through EC2 takes its directory with it."""

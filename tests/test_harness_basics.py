@@ -31,6 +31,28 @@ def test_wait_returns_when_done_and_counts_polls() -> None:
     assert out.value == "online" and out.polls == 3
 
 
+def test_wait_first_look_comes_after_first_after_s_and_within_the_deadline() -> None:
+    clock = FakeClock()
+    looks: list[float] = []
+
+    def observe() -> str:
+        looks.append(clock.now)
+        return "online" if len(looks) == 2 else "provisioning"
+
+    wait_for(
+        "x", observe, lambda v: v == "online", timeout_s=5, poll_s=0.1, first_after_s=0.3,
+        clock=clock, pause=clock.sleep,
+    )  # fmt: skip
+    assert looks == pytest.approx([0.3, 0.4])
+    clock.now, looks[:] = 0.0, []
+    with pytest.raises(WaitTimeout):
+        wait_for(
+            "x", observe, lambda v: False, timeout_s=0.2, poll_s=0.1, first_after_s=9,
+            clock=clock, pause=clock.sleep,
+        )  # fmt: skip
+    assert looks == [pytest.approx(0.2)]  # one look at the deadline, never a pause past it
+
+
 def test_wait_timeout_says_what_it_last_saw() -> None:
     clock = FakeClock()
     with pytest.raises(WaitTimeout, match=r"last observed: status=offline") as info:

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from test_harness_fakes import FakeSsm
 
-from e2e.harness.ssm import BoxGone, CommandResult, SsmError, SsmHost
+from e2e.harness.ssm import BoxGone, CommandPace, CommandResult, SsmError, SsmHost
 
 
 def host(ssm: FakeSsm, **kw: Any) -> SsmHost:
@@ -98,3 +98,28 @@ def test_listener_sees_every_result(tmp_path: Path) -> None:
     h.run("echo a")
     h.run("exit 1", check=False)
     assert [r.exit_code for r in seen] == [0, 1]
+
+
+def test_command_pace_spends_polls_where_the_answer_can_be() -> None:
+    pace = CommandPace(keep=3, cap_s=1.0)
+    assert pace.first_poll_s() == 0.0 and pace.poll_s(0.01) == 0.01  # nothing known: as before
+    for elapsed in (0.040, 0.060, 0.050):
+        pace.record(elapsed)
+    assert pace.first_poll_s() == pytest.approx(0.025)  # half the median
+    assert pace.poll_s(0.01) == pytest.approx(0.0125)  # a quarter of it, never below the floor
+    assert pace.poll_s(0.02) == 0.02
+    for elapsed in (30.0, 30.0, 30.0):  # staging-slow commands: bounded by the cap
+        pace.record(elapsed)
+    assert pace.first_poll_s() == 1.0 and pace.poll_s(0.01) == 1.0
+
+
+def test_a_paced_host_polls_less_and_still_sees_every_not_yet_state(tmp_path: Path) -> None:
+    """A host whose commands took ~40 ms waits ~20 ms before its first poll; the not-yet states
+    after it are still waited through, and a finished command feeds the pace."""
+    ssm = FakeSsm(tmp_path, not_yet=["Pending", "InProgress"])
+    pace = CommandPace()
+    pace.record(0.04)
+    result = host(ssm, pace=pace).run("echo ok")
+    assert result.ok and ssm.polls["cmd-1"] == 3
+    assert result.elapsed_s >= 0.02
+    assert pace.typical_s() == pytest.approx((0.04 + result.elapsed_s) / 2)

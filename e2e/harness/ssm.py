@@ -16,7 +16,10 @@ the box goes through it. Semantics that matter:
 from __future__ import annotations
 
 import logging
+import statistics
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +84,38 @@ class CommandResult:
 CommandListener = Callable[[CommandResult], None]
 
 
+class CommandPace:
+    """How long commands on these boxes take, so polls are spent where the answer can be.
+
+    Each get_command_invocation costs a few milliseconds of CPU on both ends, and a command
+    that takes 50 ms polled every 10 ms from the start is mostly "not yet" answers (six per
+    command in the e2e suite; one poll per command is the floor). From the median of the
+    recent durations, the first poll waits for about half of it, and polls after it come at
+    a quarter of it (never more often than the host's `poll_s`). A command that is faster than
+    the pace costs at most that first half-median of latency; a slow one is polled as before.
+    """
+
+    def __init__(self, keep: int = 15, cap_s: float = 2.0) -> None:
+        self._recent: deque[float] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+        self.cap_s = cap_s  # staging: never wait longer than this before the first look
+
+    def record(self, elapsed_s: float) -> None:
+        with self._lock:
+            self._recent.append(elapsed_s)
+
+    def typical_s(self) -> float:
+        """Median of the recent durations (0 until a command has finished)."""
+        with self._lock:
+            return statistics.median(self._recent) if self._recent else 0.0
+
+    def first_poll_s(self) -> float:
+        return min(self.typical_s() / 2, self.cap_s)
+
+    def poll_s(self, floor_s: float) -> float:
+        return max(floor_s, min(self.typical_s() / 4, self.cap_s))
+
+
 class SsmHost:
     """One box, reached by its instance id."""
 
@@ -95,6 +130,7 @@ class SsmHost:
         log_every_s: float = 5.0,
         listener: CommandListener | None = None,
         poll_client: Any = None,
+        pace: CommandPace | None = None,
     ) -> None:
         self.ssm = ssm_client
         self.poll_client = poll_client or ssm_client  # reads polled in a loop: no retries
@@ -104,6 +140,7 @@ class SsmHost:
         self.online_timeout_s = online_timeout_s
         self.log_every_s = log_every_s
         self.listener = listener
+        self.pace = pace or CommandPace()  # shared by a workspace's hosts: its boxes are alike
         self._online_seen = False
 
     def __repr__(self) -> str:
@@ -179,6 +216,8 @@ class SsmHost:
             elapsed_s=time.monotonic() - started,
             script=script,
         )
+        if result.status in ("Success", "Failed"):  # ran to its end: a duration worth pacing by
+            self.pace.record(result.elapsed_s)
         if self.listener:
             self.listener(result)
         if check and not result.ok:
@@ -212,7 +251,8 @@ class SsmHost:
                     not in NOT_YET_STATUSES | NOT_YET_ERRORS | THROTTLING_ERRORS
                 ),
                 timeout_s=timeout_s,
-                poll_s=self.poll_s,
+                poll_s=self.pace.poll_s(self.poll_s),
+                first_after_s=max(0.0, self.pace.first_poll_s() - (time.monotonic() - started)),
                 describe=lambda answer: f"Status={answer.get('Status')}",
                 log_every_s=self.log_every_s,
                 transient=POLL_TRANSPORT_ERRORS,

@@ -49,6 +49,7 @@ def wait_for(
     abort: Callable[[T], str | None] | None = None,
     log_every_s: float = 5.0,
     steady_s: float = 2.0,
+    first_after_s: float = 0.0,
     level: int = logging.INFO,
     transient: tuple[type[BaseException], ...] = (),
     clock: Callable[[], float] = time.monotonic,
@@ -59,10 +60,14 @@ def wait_for(
     `transient` exceptions from `observe` count as "not yet" (and are reported if they are the
     last thing seen). `abort(obs)` returning a reason stops the wait early with WaitAborted.
     Polls every `poll_s` for the first `steady_s`, then the interval grows gently to at most
-    8 x `poll_s`, so short waits stay responsive and long ones cheap.
+    8 x `poll_s`, so short waits stay responsive and long ones cheap. `first_after_s` skips
+    looks that cannot succeed yet: the first one comes that long after the start (within the
+    deadline), e.g. when the thing waited for is known to take at least that long.
     """
     start = clock()
     deadline = start + timeout_s
+    if first_after_s > 0:
+        pause(min(first_after_s, timeout_s))
     interval = poll_s
     polls = 0
     last_text = "nothing observed yet"

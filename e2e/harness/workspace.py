@@ -22,7 +22,7 @@ from e2e.harness.cleanup import Cleanup
 from e2e.harness.identity import BoxIdentity, Observation, platform_fields
 from e2e.harness.platform import PlatformClient, PlatformError
 from e2e.harness.settings import RunSettings
-from e2e.harness.ssm import CommandResult, SsmHost
+from e2e.harness.ssm import CommandPace, CommandResult, SsmHost
 from e2e.harness.waits import Outcome, WaitAborted, WaitTimeout, wait_for
 
 log = logging.getLogger("e2e.workspace")
@@ -98,6 +98,7 @@ class Workspace:
         self.commands: list[CommandResult] = []  # recent SSM outputs, for reports
         self._on_command = on_command
         self._hosts: dict[str, SsmHost] = {}
+        self._pace = CommandPace()  # one for all its boxes: each restart's box is alike
         self.last_observation: Observation | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -189,6 +190,7 @@ class Workspace:
                 log_every_s=self.profile.log_every_s,
                 listener=self._record_command,
                 poll_client=self.aws.ssm_poll,
+                pace=self._pace,
             )
         return self._hosts[instance_id]
 

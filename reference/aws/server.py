@@ -7,6 +7,7 @@ when an EC2 call may have changed instances or volumes, and injects benign fault
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -18,12 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import moto.core.responses as moto_responses
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from waitress import wasyncore
+from waitress.server import create_server
 from werkzeug.test import EnvironBuilder
 
 from reference.aws.faults import Throttle
@@ -148,45 +146,55 @@ class AwsMiddleware:
         )
 
 
-class QuietHandler(MotoRequestHandler):
-    """moto's handler without a log line per request."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 SHUTDOWN_POLL_S = 0.05
+ENDPOINT_THREADS = 8  # requests are short and CPU-bound (one GIL): a few threads serve 50 boxes
 
 
 class AwsEndpoint:
-    """Serves the middleware on a free loopback port from a background thread."""
+    """Serves the middleware on a free loopback port from a background thread.
+
+    waitress, not werkzeug's development server: that one closes every connection, so each AWS
+    call of the harness, the control plane and the boxes paid a new TCP connection and a new
+    thread (0.8-2 ms of CPU across client and server, measured per call). waitress keeps
+    HTTP/1.1 connections alive and answers from a fixed pool of threads.
+    """
 
     def __init__(self, app: AwsMiddleware, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=QuietHandler
+        self._channels: dict[int, Any] = {}  # waitress's socket map: the server and its clients
+        self._server = create_server(
+            app,
+            map=self._channels,
+            host=host,
+            port=port,
+            threads=ENDPOINT_THREADS,
+            ident="reference-aws",
+            clear_untrusted_proxy_headers=False,
         )
-        # serve_forever notices shutdown() only between polls: 0.5 s by default, paid by
-        # every stack stop
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_S},
-            name="aws-endpoint",
-            daemon=True,
-        )
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="aws-endpoint", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.host}:{self._server.port}"
+        return f"http://{self._server.effective_host}:{self._server.effective_port}"
+
+    def _serve(self) -> None:
+        # one poll at a time, so a stop is noticed within SHUTDOWN_POLL_S (waitress's own
+        # run() loops until every connection is gone, and kept-alive ones idle for minutes)
+        while not self._stopping.is_set() and self._channels:
+            wasyncore.loop(timeout=SHUTDOWN_POLL_S, map=self._channels, use_poll=True, count=1)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        if self._thread.is_alive():  # shutdown() would wait forever on a server never started
-            self._server.shutdown()
+        self._stopping.set()
+        if self._thread.is_alive():
             self._thread.join(timeout=10)
-        self._server.server_close()
+        self._server.task_dispatcher.shutdown()  # lets running requests finish (bounded)
+        for channel in list(self._channels.values()):  # listener, trigger, kept-alive clients
+            with contextlib.suppress(OSError):
+                channel.close()
 
 
 def build_moto_app() -> DomainDispatcherApplication:

@@ -31,6 +31,8 @@ class World:
         self.events: list[dict[str, Any]] = []
         self.ssm = FakeSsm(tmp / "box", instance_id="i-1")
         self.running: list[str] = ["i-1"]
+        self.ec2_calls = 0
+        self.plugins: list[dict[str, Any]] = []  # what GET /workspaces/w/plugins answers
 
     def current(self) -> dict[str, Any]:
         return self.states[min(self.gets, len(self.states) - 1)]
@@ -49,10 +51,11 @@ class World:
         if path == "/events/w":
             return httpx.Response(200, json=self.events)
         if path == "/workspaces/w/plugins":
-            return httpx.Response(200, json=[])
+            return httpx.Response(200, json=self.plugins)
         raise AssertionError(path)
 
     def describe_instances(self, **kw: Any) -> dict[str, Any]:
+        self.ec2_calls += 1
         return {
             "Reservations": [
                 {"Instances": [{"InstanceId": i, "State": {"Name": "running"}}]}
@@ -100,6 +103,34 @@ def test_fresh_box_waits_out_a_coalesced_restart(tmp_path: Path) -> None:
     marker = Marker(0, 0, BoxIdentity("i-1", 2))
     fresh = ws.wait_fresh_box(marker, "manual restart", restart_ids_at_trigger=[1])
     assert fresh == BoxIdentity("i-3", 4)
+
+
+def test_reconcile_wait_spends_no_aws_calls_until_the_plugins_are_installed(
+    tmp_path: Path,
+) -> None:
+    """A late reconcile is waited for with cheap platform looks: EC2 and SSM are asked only once
+    the declared plugins are installed, and the box the reconcile restart made is the one."""
+    world = World(
+        tmp_path,
+        [online("i-1", 1)] * 6
+        + [{"status": "provisioning", "instance_id": "i-1", "generation": 1,
+            "emit": [{"type": "PLUGIN_INSTALLED"}, {"type": "WORKSPACE_RESTARTING"}]},
+           online("i-2", 2, emit=[{"type": "WORKSPACE_ONLINE"}])],
+    )  # fmt: skip
+    ws = workspace(world)
+
+    def install_with_the_restart(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/workspaces/w/plugins":
+            world.plugins = [{"name": "seo-all"}] if world.gets > 6 else []
+            return httpx.Response(200, json=world.plugins)
+        return world.handler(request)
+
+    ws.platform = PlatformClient(
+        "http://p", "t", "o", transport=httpx.MockTransport(install_with_the_restart)
+    )
+    assert ws.wait_reconciled(["seo-all"]) is True
+    assert world.gets >= 8 and world.ec2_calls == 1  # one full look: the reconciled box
+    assert ws.last_observation is not None and ws.last_observation.instance_id == "i-2"
 
 
 def test_verification_retries_when_a_restart_slips_in(tmp_path: Path) -> None:

@@ -256,6 +256,7 @@ class Workspace:
         done: Callable[[Observation], bool],
         timeout_s: float,
         abort: Callable[[Observation], str | None] | None = None,
+        observe: Callable[[], Observation] | None = None,
     ) -> Outcome[Observation]:
         capped = self.settings.cap(timeout_s)
         if capped < timeout_s:
@@ -263,7 +264,7 @@ class Workspace:
         try:
             return wait_for(
                 f"{self.name}: {what}",
-                self.observe,
+                observe or self.observe,
                 done,
                 timeout_s=capped,
                 poll_s=self.profile.poll_s,
@@ -373,11 +374,20 @@ class Workspace:
         started = time.monotonic()
         wanted = set(declared)
 
+        def look() -> Observation:
+            """The plugins first: until the declared ones are installed no box can be the
+            reconciled one, and a full look's EC2 and SSM calls (~15 ms of CPU on both ends,
+            every poll) would be spent on a box that is about to be replaced, for as long as
+            the reconcile takes to come (seconds, when it comes late)."""
+            installed = {str(p.get("name")) for p in self.platform.plugins(self.id)}
+            if wanted <= installed:  # installed stays installed: the full look decides now
+                return self.observe()
+            obs = Observation(*platform_fields(self.get()))
+            self.last_observation = obs
+            return obs  # never stable: no instance state or ping was looked at
+
         def reconciled(obs: Observation) -> bool:
             if not obs.stable:
-                return False
-            installed = {str(p.get("name")) for p in self.platform.plugins(self.id)}
-            if not wanted <= installed:
                 return False
             events = self.events()
             last_install = max(
@@ -392,7 +402,10 @@ class Workspace:
 
         try:
             self._wait(
-                f"plugin reconcile of {sorted(wanted)}", reconciled, self.profile.reconcile_s
+                f"plugin reconcile of {sorted(wanted)}",
+                reconciled,
+                self.profile.reconcile_s,
+                observe=look,
             )
         except WaitTimeout as exc:
             log.warning("%s: no reconcile seen; going on: %s", self.name, str(exc)[:300])

@@ -4,7 +4,7 @@ moto calls `boto3.Session().get_available_regions(service, partition)` at import
 three lookups) and for every service backend it creates — in every forked stack, since each
 stack starts from an empty account. Each lookup on a fresh session parses botocore's
 endpoints.json and the service's model (EC2's is megabytes): ~1.4 s of the fork server's
-start-up and ~0.1 s of every stack's first requests. The answer only changes with botocore's
+start-up and ~0.03 s of every stack's first requests. The answer only changes with botocore's
 data files, so one lookup per (service, partition) on one shared session serves them all.
 """
 

@@ -200,10 +200,12 @@ class Workspace:
         if self._on_command:
             self._on_command(result)
 
-    def observe(self) -> Observation:
-        """One look: platform status, the box it names (or EC2 finds), EC2 state, SSM ping."""
+    def observe(self, *, candidate: bool = True) -> Observation:
+        """One look: platform status, the box it names (or EC2 finds), EC2 state, SSM ping.
+        `candidate=False`: the caller knows no box can be the one it waits for yet, so only the
+        platform is asked (such a look is never stable)."""
         status, instance_id, generation, pending = platform_fields(self.get())
-        if status != "online" or pending:
+        if not candidate or status != "online" or pending:
             # not a candidate: skip the AWS calls (keeps fast polls cheap for the platform)
             obs = Observation(status, instance_id, generation, pending)
             self.last_observation = obs
@@ -380,11 +382,7 @@ class Workspace:
             every poll) would be spent on a box that is about to be replaced, for as long as
             the reconcile takes to come (seconds, when it comes late)."""
             installed = {str(p.get("name")) for p in self.platform.plugins(self.id)}
-            if wanted <= installed:  # installed stays installed: the full look decides now
-                return self.observe()
-            obs = Observation(*platform_fields(self.get()))
-            self.last_observation = obs
-            return obs  # never stable: no instance state or ping was looked at
+            return self.observe(candidate=wanted <= installed)  # installed stays installed
 
         def reconciled(obs: Observation) -> bool:
             if not obs.stable:

@@ -32,7 +32,6 @@ class World:
         self.ssm = FakeSsm(tmp / "box", instance_id="i-1")
         self.running: list[str] = ["i-1"]
         self.ec2_calls = 0
-        self.plugins: list[dict[str, Any]] = []  # what GET /workspaces/w/plugins answers
 
     def current(self) -> dict[str, Any]:
         return self.states[min(self.gets, len(self.states) - 1)]
@@ -51,7 +50,7 @@ class World:
         if path == "/events/w":
             return httpx.Response(200, json=self.events)
         if path == "/workspaces/w/plugins":
-            return httpx.Response(200, json=self.plugins)
+            return httpx.Response(200, json=[])
         raise AssertionError(path)
 
     def describe_instances(self, **kw: Any) -> dict[str, Any]:
@@ -121,8 +120,7 @@ def test_reconcile_wait_spends_no_aws_calls_until_the_plugins_are_installed(
 
     def install_with_the_restart(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/workspaces/w/plugins":
-            world.plugins = [{"name": "seo-all"}] if world.gets > 6 else []
-            return httpx.Response(200, json=world.plugins)
+            return httpx.Response(200, json=[{"name": "seo-all"}] if world.gets > 6 else [])
         return world.handler(request)
 
     ws.platform = PlatformClient(

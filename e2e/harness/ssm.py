@@ -140,7 +140,7 @@ class SsmHost:
         self.online_timeout_s = online_timeout_s
         self.log_every_s = log_every_s
         self.listener = listener
-        self.pace = pace or CommandPace()  # shared by a workspace's hosts: its boxes are alike
+        self.pace = pace or CommandPace()  # a workspace passes one for all its boxes: alike
         self._online_seen = False
 
     def __repr__(self) -> str:

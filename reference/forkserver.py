@@ -58,12 +58,12 @@ def prepare() -> None:
     for module in WARM_IMPORTS:
         importlib.import_module(module)
     from reference.aws.server import build_moto_app, warm
-    from reference.controlplane.aws import warm_models
+    from reference.common.aws_clients import warm_models
     from reference.stack import reset_moto
 
     warm(build_moto_app(), DEFAULT_REGION)
     reset_moto()
-    warm_models(("ec2", "secretsmanager"), DEFAULT_REGION)
+    warm_models(("ec2", "secretsmanager", "ssm"), DEFAULT_REGION)
     _warm_platform()
 
 
@@ -82,7 +82,7 @@ def _warm_platform() -> None:
         config = uvicorn.Config(app, log_level="warning", lifespan="on")
         config.load()
         config.get_loop_factory()  # imports the event loop module uvicorn will pick
-        app.state.lifecycle.cp.close()
+        app.state.cp.close()
         app.state.store.close()
     # the app's lifespan asks anyio for its thread limiter: that loads anyio's asyncio backend
     anyio.run(anyio.sleep, 0)

@@ -70,14 +70,40 @@ class PlatformServer:
 
 
 def _load_platform() -> Any:
-    """`reference.platform.app.build_app`, or None while that part does not exist yet."""
+    """The tenant's app: the platform, with the control plane answering under `/cp` (the
+    product runs them as two services; here they share a port, reached over real HTTP)."""
     try:
-        module = importlib.import_module("reference.platform.app")
+        platform = importlib.import_module("reference.platform.app")
     except ModuleNotFoundError as exc:
         if exc.name in ("reference.platform", "reference.platform.app"):
             return None
         raise
-    return module.build_app
+    from reference.controlplane.app import build_cp_app
+
+    def build(config: StackConfig) -> Any:
+        return with_control_plane(platform.build_app(config), build_cp_app(config))
+
+    return build
+
+
+def with_control_plane(platform_app: Any, cp_app: Any) -> Any:
+    """One ASGI app: `/cp/...` goes to the control plane (path without the prefix), everything
+    else (and the lifespan) to the platform, whose middleware never sees the CP's requests."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == "/cp" or path.startswith("/cp/")):
+            scope = {
+                **scope,
+                "path": path[3:] or "/",
+                "root_path": scope.get("root_path", "") + "/cp",
+            }
+            await cp_app(scope, receive, send)
+            return
+        await platform_app(scope, receive, send)
+
+    app.state = platform_app.state  # type: ignore[attr-defined]
+    return app
 
 
 def _bind_loopback() -> socket.socket:
@@ -189,4 +215,5 @@ class Stack:
             "aws_access_key_id": cfg.aws_access_key_id,
             "aws_secret_access_key": cfg.aws_secret_access_key,
             "state_dir": str(cfg.state_dir),
+            "tenant_slug": cfg.tenant_slug,
         }

@@ -1,10 +1,10 @@
-"""The two provisioning backends: `saas` (fresh EC2 instance per provision) and `docker`.
+"""Launching and stopping boxes: `saas` (a fresh EC2 instance per provision) and `docker`.
 
-Both launch an EC2 instance that the fleet turns into a box; they differ in what a re-provision
-delivers. `saas` stages the collected files as a secret on every provision. `docker` simulates a
-self-hosted Docker host whose named config volume persists `/configs`: the first provision stages
-the files, a restart (empty template path, on purpose) stages nothing and the box keeps its
-`/configs` (UserData `secret_id` is null).
+`saas`: each provision stages the config secret (when the tenant sent config_files), launches a
+fresh instance tagged as the product tags them (`Name=ws-tenant-<slug>-<id prefix>`,
+`Role=workspace`), and, for a workspace that persists data, attaches its data volume, whose
+snapshot the next box restores. `docker` simulates a self-hosted Docker host whose named
+config volume keeps `/configs`: every provision attaches it, and a restart stages nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reference import faults
+from reference.common.aws_clients import AwsClients
 from reference.config import StackConfig
-from reference.controlplane.aws import AwsClients
-from reference.controlplane.templates import secret_payload
+from reference.controlplane.staging import (
+    apply_faults,
+    check_size,
+    secret_id_for,
+    secret_payload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,25 +33,27 @@ AMI_ID = "ami-00000000"
 INSTANCE_TYPE = "t3.micro"
 DATA_DEVICE = "/dev/sdf"
 VOLUME_GIB = 1
-LIVE_STATES = ["pending", "running", "stopping", "stopped"]
+ID_PREFIX = 8  # characters of the workspace id in the instance's Name tag
 
 
-def secret_id_for(workspace_id: str) -> str:
-    return f"molecule/workspace/{workspace_id}/config"
+def instance_name(slug: str, workspace_id: str) -> str:
+    return f"ws-tenant-{slug}-{workspace_id[:ID_PREFIX]}"
+
+
+def volume_name(slug: str, workspace_id: str) -> str:
+    return f"ws-data-tenant-{slug}-{workspace_id}"
 
 
 @dataclass
 class ProvisionRequest:
-    """What the CP needs to launch one generation of a workspace's box."""
-
     workspace_id: str
     org_id: str
     runtime: str
     tier: int
     platform_url: str
-    workspace_token: str
-    generation: int
+    data_persistence: str
     env: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] | None = None  # None: the tenant sent no config_files
 
 
 @dataclass
@@ -54,7 +61,6 @@ class Launched:
     instance_id: str
     private_ip: str
     state: str
-    volume_id: str
 
 
 def _code(exc: ClientError) -> str:
@@ -62,43 +68,31 @@ def _code(exc: ClientError) -> str:
 
 
 class Ec2Backend:
-    """Shared launch logic; subclasses decide whether a provision stages files."""
-
     name = "saas"
 
     def __init__(self, config: StackConfig, aws: AwsClients) -> None:
         self.config = config
         self.aws = aws
 
+    def wants_volume(self, req: ProvisionRequest) -> bool:
+        return req.data_persistence == "persist"
+
     # -- secrets -----------------------------------------------------------------------------
-    def _stage_secret(self, workspace_id: str, files: dict[str, str], exists: bool) -> bool:
-        """Write the secret; True when it was created (so a rollback deletes it).
-
-        `exists` is a hint (a re-provision) that saves the failing call of the other order.
-        """
-        sid = secret_id_for(workspace_id)
-        payload = secret_payload(files)
-        if exists:
-            try:
-                self.aws.secrets.put_secret_value(SecretId=sid, SecretString=payload)
-                return False
-            except ClientError as exc:
-                if _code(exc) != "ResourceNotFoundException":
-                    raise
+    def _stage_secret(self, req: ProvisionRequest, files: dict[str, bytes]) -> None:
+        sid = secret_id_for(req.workspace_id)
+        payload = secret_payload(apply_faults(files, self.config.faults))
+        check_size(req.workspace_id, payload)
         try:
-            self.aws.secrets.create_secret(
-                Name=sid,
-                SecretString=payload,
-                Tags=[{"Key": "WorkspaceId", "Value": workspace_id}],
-            )
-            return True
+            self.aws.secrets.put_secret_value(SecretId=sid, SecretString=payload)
+            return
         except ClientError as exc:
-            if _code(exc) != "ResourceExistsException":
+            if _code(exc) != "ResourceNotFoundException":
                 raise
-        self.aws.secrets.put_secret_value(SecretId=sid, SecretString=payload)
-        return False
+        self.aws.secrets.create_secret(
+            Name=sid, SecretString=payload, Tags=[{"Key": "OrgID", "Value": req.org_id}]
+        )
 
-    def _delete_secret(self, workspace_id: str) -> None:
+    def delete_secret(self, workspace_id: str) -> None:
         try:
             self.aws.secrets.delete_secret(
                 SecretId=secret_id_for(workspace_id), ForceDeleteWithoutRecovery=True
@@ -108,36 +102,36 @@ class Ec2Backend:
                 raise
 
     # -- volumes -----------------------------------------------------------------------------
-    def workspace_volumes(self, workspace_id: str) -> list[dict[str, Any]]:
+    def volumes(self, workspace_id: str) -> list[str]:
         answer = self.aws.ec2.describe_volumes(
             Filters=[
-                {"Name": "tag:WorkspaceId", "Values": [workspace_id]},
-                {"Name": "tag:Role", "Values": ["workspace-data"]},
+                {"Name": "tag:Name", "Values": [volume_name(self.config.tenant_slug, workspace_id)]}
             ]
         )
-        volumes = [v for v in answer["Volumes"] if v["State"] not in ("deleting", "deleted")]
-        return sorted(volumes, key=lambda v: v["CreateTime"])
+        live = [v for v in answer["Volumes"] if v["State"] not in ("deleting", "deleted")]
+        return [str(v["VolumeId"]) for v in sorted(live, key=lambda v: v["CreateTime"])]
 
-    def _create_volume(self, workspace_id: str) -> str:
+    def _create_volume(self, req: ProvisionRequest) -> str:
+        tags = {
+            "Name": volume_name(self.config.tenant_slug, req.workspace_id),
+            "Role": "workspace-data",
+            "OrgID": req.org_id,
+        }
         volume = self.aws.ec2.create_volume(
             AvailabilityZone=self.config.region + "a",
             Size=VOLUME_GIB,
             TagSpecifications=[
                 {
                     "ResourceType": "volume",
-                    "Tags": [
-                        {"Key": "WorkspaceId", "Value": workspace_id},
-                        {"Key": "Role", "Value": "workspace-data"},
-                    ],
+                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
                 }
             ],
         )
         return str(volume["VolumeId"])
 
-    def _delete_volume(self, volume_id: str, deadline_s: float = 30.0) -> None:
+    def delete_volume(self, volume_id: str, deadline_s: float = 30.0) -> None:
         """Delete once detached; polls the observable state with a bounded deadline."""
         end = time.monotonic() + deadline_s
-        last_state = "?"
         while True:
             try:
                 self.aws.ec2.delete_volume(VolumeId=volume_id)
@@ -147,37 +141,30 @@ class Ec2Backend:
                 if code == "InvalidVolume.NotFound":
                     return
                 if code != "VolumeInUse" or time.monotonic() > end:
-                    raise RuntimeError(
-                        f"cannot delete volume {volume_id} (last state {last_state}): {exc}"
-                    ) from exc
-                last_state = code
+                    raise RuntimeError(f"cannot delete volume {volume_id}: {exc}") from exc
             time.sleep(0.05)
 
     # -- instances ---------------------------------------------------------------------------
     def _user_data(self, req: ProvisionRequest, secret_id: str | None) -> str:
+        env = dict(req.env)
+        token = env.pop("MOLECULE_WORKSPACE_TOKEN", "")
         return json.dumps(
             {
                 "workspace_id": req.workspace_id,
-                "secret_id": secret_id,
+                "org_id": req.org_id,
                 "platform_url": req.platform_url,
-                "workspace_token": req.workspace_token,
+                "workspace_token": token,
                 "backend": self.name,
-                "generation": req.generation,
-                "env": req.env,
+                "secret_id": secret_id,
+                "data_persistence": "persist" if self.wants_volume(req) else req.data_persistence,
+                "env": env,
             }
         )
 
-    def _run_instance(
-        self, req: ProvisionRequest, volume_id: str, user_data: str
-    ) -> dict[str, Any]:
+    def _run_instance(self, req: ProvisionRequest, user_data: str) -> dict[str, Any]:
         tags = {
+            "Name": instance_name(self.config.tenant_slug, req.workspace_id),
             "Role": "workspace",
-            "WorkspaceId": req.workspace_id,
-            "Name": f"ws-{req.workspace_id[:12]}",
-            "Generation": str(req.generation),
-            "DataVolumeId": volume_id,
-            "Backend": self.name,
-            "OrgId": req.org_id,
         }
         answer = self.aws.ec2.run_instances(
             ImageId=AMI_ID,
@@ -195,119 +182,77 @@ class Ec2Backend:
         )
         return dict(answer["Instances"][0])
 
-    def _terminate(self, instance_ids: list[str]) -> None:
+    def terminate(self, instance_ids: list[str]) -> None:
         if not instance_ids:
             return
         try:
             self.aws.ec2.terminate_instances(InstanceIds=instance_ids)
         except ClientError as exc:
-            if _code(exc) != "InvalidInstanceID.NotFound":
+            if _code(exc) not in ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"):
                 raise
 
-    def live_instances(self, workspace_id: str) -> list[str]:
-        answer = self.aws.ec2.describe_instances(
-            Filters=[
-                {"Name": "tag:WorkspaceId", "Values": [workspace_id]},
-                {"Name": "tag:Role", "Values": ["workspace"]},
-                {"Name": "instance-state-name", "Values": LIVE_STATES},
-            ]
-        )
-        return [i["InstanceId"] for r in answer["Reservations"] for i in r["Instances"]]
-
     # -- the CP operations -------------------------------------------------------------------
-    def delivers(self, files: dict[str, str] | None) -> bool:
-        """Whether this provision stages a secret (SaaS: always)."""
-        return True
-
-    def provision(self, req: ProvisionRequest, files: dict[str, str] | None) -> Launched:
-        """Stage, get the data volume, launch, attach; on any AWS failure undo what was made."""
-        created_secret = False
+    def provision(self, req: ProvisionRequest) -> Launched:
+        """Stage, find the data volume, launch, attach; on any AWS failure undo what was made."""
         created_volume: str | None = None
-        old_volume: str | None = None
+        old_volumes: list[str] = []
         instance_id: str | None = None
         try:
             secret_id: str | None = None
-            if self.delivers(files):
-                created_secret = self._stage_secret(
-                    req.workspace_id, files or {}, exists=req.generation > 1
-                )
+            if req.files is not None:
+                self._stage_secret(req, req.files)
                 secret_id = secret_id_for(req.workspace_id)
-            volumes = self.workspace_volumes(req.workspace_id)
-            if volumes and not faults.is_on(self.config.faults, faults.FRESH_VOLUME):
-                volume_id = str(volumes[0]["VolumeId"])
-            else:
-                old_volume = str(volumes[0]["VolumeId"]) if volumes else None
-                volume_id = created_volume = self._create_volume(req.workspace_id)
-            instance = self._run_instance(req, volume_id, self._user_data(req, secret_id))
+            volume_id: str | None = None
+            if self.wants_volume(req):
+                existing = self.volumes(req.workspace_id)
+                if existing and not faults.is_on(self.config.faults, faults.FRESH_VOLUME):
+                    volume_id = existing[0]
+                else:
+                    old_volumes = existing
+                    volume_id = created_volume = self._create_volume(req)
+            instance = self._run_instance(req, self._user_data(req, secret_id))
             instance_id = str(instance["InstanceId"])
-            self.aws.ec2.attach_volume(
-                VolumeId=volume_id, InstanceId=instance_id, Device=DATA_DEVICE
-            )
+            if volume_id:
+                self.aws.ec2.attach_volume(
+                    VolumeId=volume_id, InstanceId=instance_id, Device=DATA_DEVICE
+                )
         except Exception:
             log.exception("provision of %s failed; rolling back", req.workspace_id)
             if instance_id:
-                self._terminate([instance_id])
+                self.terminate([instance_id])
             if created_volume:
-                self._delete_volume(created_volume)
-            if created_secret:
-                self._delete_secret(req.workspace_id)
+                self.delete_volume(created_volume)
             raise
-        if old_volume:  # fault fresh-volume: the user's volume is thrown away
-            self._delete_volume(old_volume)
+        for old in old_volumes:  # fault fresh-volume: the workspace's data is thrown away
+            self.delete_volume(old)
         return Launched(
             instance_id=instance_id,
             private_ip=str(instance.get("PrivateIpAddress", "")),
             state=str(instance["State"]["Name"]),
-            volume_id=volume_id,
         )
 
-    def stop(self, workspace_id: str, instance_id: str | None) -> list[str]:
-        """Terminate one instance of the workspace (restart), or all of them when none given."""
-        live = self.live_instances(workspace_id)
-        targets = [i for i in live if instance_id is None or i == instance_id]
-        self._terminate(targets)
-        return targets
-
-    def purge(self, workspace_id: str) -> dict[str, list[str]]:
-        """Workspace removal: every instance, the secret and the data volume(s)."""
-        stopped = self.stop(workspace_id, None)
-        self._delete_secret(workspace_id)
-        volumes = [str(v["VolumeId"]) for v in self.workspace_volumes(workspace_id)]
+    def stop(self, workspace_id: str, instance_id: str, prune: bool) -> dict[str, list[str]]:
+        """Terminate the instance; `prune` also deletes the workspace's data and secret."""
+        self.terminate([instance_id] if instance_id else [])
+        if not prune:
+            return {"instances": [instance_id] if instance_id else [], "volumes": []}
+        self.delete_secret(workspace_id)
+        volumes = self.volumes(workspace_id)
         for volume_id in volumes:
-            self._delete_volume(volume_id)
-        return {"instances": stopped, "volumes": volumes}
-
-    def status(self, workspace_id: str, instance_id: str) -> str | None:
-        try:
-            answer = self.aws.ec2.describe_instances(InstanceIds=[instance_id])
-        except ClientError as exc:
-            if _code(exc) in ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"):
-                return None
-            raise
-        for reservation in answer["Reservations"]:
-            for instance in reservation["Instances"]:
-                tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
-                if tags.get("WorkspaceId") == workspace_id:
-                    return str(instance["State"]["Name"])
-        return None
-
-
-class SaasBackend(Ec2Backend):
-    """Fresh instance per provision; every provision stages the collected files."""
-
-    name = "saas"
+            self.delete_volume(volume_id)
+        return {"instances": [instance_id] if instance_id else [], "volumes": volumes}
 
 
 class DockerBackend(Ec2Backend):
-    """Persistent config volume: a provision without a template stages nothing."""
+    """A persistent config volume attached to every box of the workspace."""
 
     name = "docker"
 
-    def delivers(self, files: dict[str, str] | None) -> bool:
-        return files is not None
+    def wants_volume(self, req: ProvisionRequest) -> bool:
+        return True
 
 
 def make_backend(config: StackConfig, aws: AwsClients) -> Ec2Backend:
     if config.backend == "docker":
         return DockerBackend(config, aws)
-    return SaasBackend(config, aws)
+    return Ec2Backend(config, aws)

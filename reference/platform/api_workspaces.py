@@ -1,115 +1,159 @@
-"""`/workspaces` and `/events`: create, read, delete, restart, plugins, the event log."""
+"""`/workspaces` and `/events`: create, read, delete, restart, model, the event log."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 
+from reference.common.web import error
 from reference.config import StackConfig
-from reference.controlplane.errors import ProvisionRefused
-from reference.controlplane.http import error
-from reference.controlplane.templates import (
-    collect_cp_config_files,
-    resolve_workspace_template_path,
-)
-from reference.platform.catalog import TemplateCatalog
+from reference.platform.auth import admin_auth, workspace_auth
+from reference.platform.creation import CreateBody, plan
 from reference.platform.lifecycle import Lifecycle
-from reference.platform.plugins import PluginError, load_plugin_files, parse_source
 from reference.platform.store import Store, Workspace
+from reference.platform.templates import TemplateError, resolve_workspace_template_path
+from reference.platform.views import list_row, one_row
 
 
-class WorkspaceCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    template: str = Field(min_length=1, max_length=200)
-    runtime: str | None = Field(default=None, min_length=1, max_length=100)
-    tier: int | None = Field(default=None, ge=0, le=10)
+def _valid_id(workspace_id: str) -> str:
+    try:
+        uuid.UUID(workspace_id)
+    except ValueError:
+        raise error(400, "invalid workspace ID") from None
+    return workspace_id
 
 
-class PluginInstall(BaseModel):
-    source: str = Field(min_length=1, max_length=300)
+def _removed(ws: Workspace, **fields: Any) -> JSONResponse:
+    return JSONResponse({"error": "workspace removed", "id": ws.id, **fields}, status_code=410)
 
 
-def workspaces_router(
-    config: StackConfig, store: Store, lifecycle: Lifecycle, catalog: TemplateCatalog
-) -> APIRouter:
+def workspaces_router(config: StackConfig, store: Store, lifecycle: Lifecycle) -> APIRouter:
     router = APIRouter(tags=["workspaces"])
+    admin = [Depends(admin_auth(config))]
+    own = [Depends(workspace_auth(config, store))]
 
-    def workspace_or_404(ws_id: str) -> Workspace:
-        ws = store.workspace(ws_id)
+    def existing(workspace_id: str) -> Workspace:
+        ws = store.workspace(_valid_id(workspace_id))
         if ws is None:
-            raise error(404, f"workspace {ws_id} not found")
+            raise error(404, "workspace not found")
         return ws
 
-    @router.post("/workspaces", status_code=201)
-    def create_workspace(body: WorkspaceCreate) -> dict[str, Any]:
-        try:
-            name, runtime = catalog.lookup(body.template)
-        except ProvisionRefused as exc:
-            raise error(422, exc.message) from exc
-        # Pre-flight: refuse now (and create nothing) what the CP would refuse later.
-        path = resolve_workspace_template_path(name, config.template_roots)
-        collect_cp_config_files(path, name)
-        if store.name_taken(body.name):
-            raise error(409, f"a workspace named {body.name!r} already exists")
-        ws = lifecycle.create(
-            name=body.name,
-            template=name,
-            runtime=body.runtime or runtime,
-            tier=body.tier if body.tier is not None else 1,
-        )
-        return {"id": ws.id, "status": ws.status, "name": ws.name, "template": name}
+    @router.post("/workspaces", status_code=201, dependencies=admin)
+    def create_workspace(body: CreateBody) -> dict[str, Any]:
+        ws = lifecycle.create(**plan(config, store, body))
+        return {
+            "id": ws.id,
+            "status": "provisioning",
+            "workspace_access": "none",
+            "auth_token": ws.token,
+        }
 
-    @router.get("/workspaces")
+    @router.get("/workspaces", dependencies=admin)
     def list_workspaces() -> list[dict[str, Any]]:
-        return [ws.public() for ws in store.workspaces()]
+        return [list_row(ws) for ws in store.workspaces()]
 
-    @router.get("/workspaces/{workspace_id}")
-    def get_workspace(workspace_id: str) -> dict[str, Any]:
-        return workspace_or_404(workspace_id).public()
+    @router.get("/workspaces/{workspace_id}", response_model=None)
+    def get_workspace(
+        workspace_id: str, include_removed: bool = Query(default=False)
+    ) -> dict[str, Any] | JSONResponse:
+        ws = existing(workspace_id)
+        if ws.status == "removed" and not include_removed:
+            return _removed(
+                ws,
+                hint="Regenerate workspace + token from the canvas → Tokens tab",
+                removed_at=ws.updated_at,
+            )
+        return one_row(ws)
 
-    @router.delete("/workspaces/{workspace_id}")
+    @router.get("/workspaces/{workspace_id}/model", dependencies=own)
+    def get_model(workspace_id: str) -> dict[str, str]:
+        ws = existing(workspace_id)
+        return {"model": ws.model, "source": "workspace_secrets" if ws.model else "unresolved"}
+
+    @router.delete("/workspaces/{workspace_id}", dependencies=admin, response_model=None)
     def delete_workspace(
-        workspace_id: str, confirm: str | None = Query(default=None)
-    ) -> dict[str, Any]:
-        """Synchronous: when it answers, the box, its secret and its volume are gone."""
-        workspace_or_404(workspace_id)
-        if confirm != "true":
-            raise error(400, "deleting a workspace needs ?confirm=true")
-        lifecycle.delete(workspace_id)
-        return {"status": "removed", "id": workspace_id}
-
-    @router.post("/workspaces/{workspace_id}/restart")
-    def restart_workspace(workspace_id: str) -> dict[str, Any]:
-        workspace_or_404(workspace_id)
-        ws = lifecycle.restart(workspace_id, "manual")
-        return {"status": "provisioning", "restart_pending": bool(ws.pending_reasons)}
-
-    @router.post("/workspaces/{workspace_id}/plugins")
-    def install_plugin(workspace_id: str, body: PluginInstall) -> dict[str, Any]:
-        ws = workspace_or_404(workspace_id)
+        workspace_id: str,
+        confirm: bool = Query(default=False),
+        erase_data: bool = Query(default=False),
+        confirm_name: str | None = Header(default=None, alias="X-Confirm-Name"),
+    ) -> dict[str, Any] | JSONResponse:
+        ws = existing(workspace_id)
         if ws.status == "removed":
-            raise error(409, f"workspace {workspace_id} is removed")
+            return _removed(ws)
+        children = [c for c in store.workspaces() if c.parent_id == ws.id]
+        if confirm_name != ws.name:
+            raise error(
+                400,
+                "destructive_action_requires_confirmation",
+                hint=f"Re-send the same request with header X-Confirm-Name: {ws.name}",
+                workspace_name=ws.name,
+                active_tasks=0,
+                child_count=len(children),
+                schedule_count=0,
+            )
+        if children and not confirm:
+            return JSONResponse(
+                {
+                    "status": "confirmation_required",
+                    "message": f"workspace {ws.name!r} has {len(children)} child workspace(s); "
+                    "re-send with ?confirm=true to delete them too",
+                    "children": [{"id": c.id, "name": c.name} for c in children],
+                    "children_count": len(children),
+                },
+                status_code=409,
+            )
+        descendants = _descendants(store, ws.id)
+        failures = lifecycle.delete(ws, descendants, prune=erase_data)
+        if failures:
+            raise error(
+                500,
+                f"workspace marked removed, but {len(failures)} stop call(s) failed — please "
+                f"retry: {'; '.join(failures)}",
+                removed_count=len(descendants) + 1,
+                stop_failures=failures,
+            )
+        return {"status": "removed", "cascade_deleted": len(descendants)}
+
+    @router.post("/workspaces/{workspace_id}/restart", dependencies=own)
+    async def restart_workspace(workspace_id: str, request: Request) -> dict[str, Any]:
+        ws = existing(workspace_id)
+        if ws.status == "removed":
+            raise error(404, "workspace not found")
+        raw = await request.body()
         try:
-            name = parse_source(body.source)
-            load_plugin_files(config.plugins_root, name)
-        except PluginError as exc:
-            raise error(422, str(exc)) from exc
-        lifecycle.install_plugin(workspace_id, name, body.source)
-        return {"status": "installed", "plugin": name, "source": body.source}
+            body = (await request.json()) if raw.strip() else {}
+        except ValueError:
+            raise error(400, "invalid JSON body") from None
+        template = str(body.get("template") or "") if isinstance(body, dict) else ""
+        if template:
+            try:
+                if resolve_workspace_template_path(template, config.template_roots) is None:
+                    template = ""
+            except TemplateError:
+                template = ""
+        lifecycle.restart(ws, template or None)
+        return {
+            "status": "provisioning",
+            "config_dir": template or "existing-volume",
+            "reset_session": bool(isinstance(body, dict) and body.get("reset")),
+        }
 
-    @router.get("/workspaces/{workspace_id}/plugins")
-    def list_plugins(workspace_id: str) -> list[dict[str, Any]]:
-        workspace_or_404(workspace_id)
-        return [
-            {"name": p["name"], "source": p["source"], "installed_at": p["installed_at"]}
-            for p in store.plugins(workspace_id)
-        ]
-
-    @router.get("/events/{workspace_id}")
-    def list_events(workspace_id: str, since: int = Query(default=0, ge=0)) -> list[dict[str, Any]]:
-        workspace_or_404(workspace_id)
-        return store.events(workspace_id, since)
+    @router.get("/events/{workspace_id}", dependencies=admin)
+    def list_events(workspace_id: str) -> list[dict[str, Any]]:
+        return store.events(workspace_id)
 
     return router
+
+
+def _descendants(store: Store, ws_id: str) -> list[Workspace]:
+    active = store.workspaces()
+    found: list[Workspace] = []
+    frontier = [ws_id]
+    while frontier:
+        children = [w for w in active if w.parent_id in frontier]
+        found += children
+        frontier = [w.id for w in children]
+    return found

@@ -1,89 +1,110 @@
-"""Which templates the platform knows: imported ones (SQLite + files) and builtin root dirs."""
+"""Templates as the tenant knows them: directories in its template roots (handlers/templates.go,
+template_import.go). Imported templates are written beside the built-in ones; there is no
+template DELETE and no template table.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from reference.config import StackConfig
-from reference.controlplane.errors import ProvisionRefused
-from reference.controlplane.templates import resolve_workspace_template_path
-from reference.platform.store import Store
-from reference.platform.template_import import (
-    DEFAULT_RUNTIME,
-    ImportRefused,
-    normalise_name,
-    runtime_of,
+from reference.platform.templates import is_safe_relpath, read_config, runtime_and_model
+
+MAX_IMPORT_FILES = 200
+RUNTIMES = frozenset(
+    {"claude-code", "hermes", "openclaw", "codex", "google-adk", "gemini-cli", "langgraph"}
 )
+GENERATED_CONFIG = "name: {name}\nmodel: anthropic:claude-haiku-4-5-20251001\n"
 
 
-class TemplateCatalog:
-    def __init__(self, config: StackConfig, store: Store) -> None:
-        self.config = config
-        self.store = store
+class ImportRefused(ValueError):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("error"))
+        self.status = status
+        self.body = body
 
-    def builtin(self) -> list[dict[str, Any]]:
-        """Template dirs of the roots other than the imported-templates one."""
-        seen: list[dict[str, Any]] = []
-        for root in self.config.template_roots:
-            if root == self.config.imported_templates_dir or not root.is_dir():
+
+def normalise_name(name: str) -> str:
+    """normalizeName: lower-case, spaces → `-`, then only `[a-z0-9_-]` kept."""
+    return re.sub(r"[^a-z0-9_-]", "", name.strip().lower().replace(" ", "-"))
+
+
+def import_template(config: StackConfig, name: str, files: dict[str, str]) -> dict[str, Any]:
+    """Write the template atomically (a temp dir renamed into place); the 201 body."""
+    if len(files) > MAX_IMPORT_FILES:
+        raise ImportRefused(400, {"error": f"too many files ({len(files)}), max 200"})
+    dir_name = normalise_name(name)
+    if not dir_name or any(not is_safe_relpath(rel) for rel in files):
+        raise ImportRefused(400, {"error": "invalid request body"})
+    root = config.imported_templates_dir
+    if (
+        any((Path(r) / dir_name).exists() for r in config.template_roots)
+        or (root / dir_name).exists()
+    ):
+        raise ImportRefused(409, {"error": "template already exists", "id": dir_name})
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dir_name}.", dir=root))
+    try:
+        contents = dict(files)
+        contents.setdefault("config.yaml", GENERATED_CONFIG.format(name=name))
+        for rel, text in contents.items():
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8", "surrogatepass"))
+            path.chmod(0o600)
+        os.rename(staging, root / dir_name)
+    except FileExistsError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ImportRefused(409, {"error": "template already exists", "id": dir_name}) from exc
+    except (OSError, UnicodeEncodeError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ImportRefused(400, {"error": "invalid request body"}) from exc
+    return {"status": "imported", "id": dir_name, "name": name}
+
+
+def summary(template_id: str, directory: Path) -> dict[str, Any] | None:
+    """The `GET /templates` item; None for a template the list skips (bad YAML, unknown
+    runtime), as the product skips them silently."""
+    text = read_config(directory)
+    try:
+        data = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    runtime, model = runtime_and_model(text)
+    if runtime not in RUNTIMES:
+        return None
+    raw_skills = data.get("skills")
+    skills: list[Any] = raw_skills if isinstance(raw_skills, list) else []
+    return {
+        "id": template_id,
+        "name": str(data.get("name") or template_id),
+        "description": str(data.get("description") or ""),
+        "tier": 4,
+        "runtime": runtime,
+        "model": model,
+        "skills": skills,
+        "skill_count": len(skills),
+    }
+
+
+def listing(config: StackConfig) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for root in config.template_roots:
+        if not Path(root).is_dir():
+            continue
+        for path in sorted(Path(root).iterdir()):
+            if path.name.startswith(".") or path.name in seen or not path.is_dir():
                 continue
-            for path in sorted(root.iterdir()):
-                if path.is_dir() and not path.name.startswith("."):
-                    seen.append({"id": f"builtin:{path.name}", "name": path.name})
-        return seen
-
-    def builtin_runtime(self, name: str) -> str:
-        """The `runtime:` of a builtin template's config.yaml (default when unreadable)."""
-        try:
-            path = resolve_workspace_template_path(name, self.config.template_roots)
-            text = (path / "config.yaml").read_text(encoding="utf-8")
-            return runtime_of(name, {"config.yaml": text})
-        except (ProvisionRefused, OSError, UnicodeDecodeError, ImportRefused):
-            return DEFAULT_RUNTIME
-
-    def exists(self, name: str) -> bool:
-        if self.store.template(name):
-            return True
-        try:
-            resolve_workspace_template_path(name, self.config.template_roots)
-        except ProvisionRefused:
-            return False
-        return True
-
-    def listing(self) -> list[dict[str, Any]]:
-        imported = [
-            {
-                "id": t["id"],
-                "name": t["name"],
-                "runtime": t["runtime"],
-                "files": t["file_count"],
-                "source": "imported",
-                "created_at": t["created_at"],
-            }
-            for t in self.store.templates()
-        ]
-        names = {t["name"] for t in imported}
-        builtin = []
-        for t in self.builtin():
-            if t["name"] in names:
-                continue
-            names.add(t["name"])
-            builtin.append({**t, "runtime": self.builtin_runtime(t["name"]), "source": "builtin"})
-        return imported + builtin
-
-    def lookup(self, ref: str) -> tuple[str, str]:
-        """(name, runtime) of a template given by name, normalised name or id.
-
-        Raises ProvisionRefused (with the resolver's reason) for an unknown or refused name.
-        """
-        row = self.store.template(ref)
-        if row is None:
-            try:
-                row = self.store.template(normalise_name(ref))
-            except ImportRefused:
-                row = None
-        if row:
-            return str(row["name"]), str(row["runtime"])
-        name = ref.removeprefix("builtin:")
-        resolve_workspace_template_path(name, self.config.template_roots)
-        return name, self.builtin_runtime(name)
+            item = summary(path.name, path)
+            if item is not None:
+                seen[path.name] = item
+    return list(seen.values())

@@ -68,15 +68,6 @@ class CpClient:
     def provision(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/workspaces/provision", json=request)
 
-    def stop(self, workspace_id: str, instance_id: str) -> dict[str, Any]:
-        return self._call(
-            "DELETE", f"/workspaces/{workspace_id}", params={"instance_id": instance_id}
-        )
-
-    def purge(self, workspace_id: str) -> dict[str, Any]:
-        return self._call("DELETE", f"/workspaces/{workspace_id}", params={"purge": "true"})
-
-    def status(self, workspace_id: str, instance_id: str) -> dict[str, Any]:
-        return self._call(
-            "GET", f"/workspaces/{workspace_id}/status", params={"instance_id": instance_id}
-        )
+    def stop(self, workspace_id: str, instance_id: str, *, prune: bool = False) -> dict[str, Any]:
+        params = {"instance_id": instance_id} | ({"prune": "true"} if prune else {})
+        return self._call("DELETE", f"/workspaces/{workspace_id}", params=params)

@@ -1,8 +1,8 @@
-"""Platform state in SQLite (WAL), so a platform restart loses no workspace, template or event.
+"""Platform state in SQLite (WAL), so a platform restart loses no workspace, event or plugin.
 
 One connection guarded by a lock: the platform's writes are tiny and few, and a single writer
-avoids SQLITE_BUSY under the 50-workspace burst. Heartbeat times are kept in memory by the
-lifecycle (they are liveness, not state).
+avoids SQLITE_BUSY under a 200-workspace burst. Liveness and restart timing are kept in memory
+by their own modules (they are timing, not state), as the product keeps them in Redis.
 """
 
 from __future__ import annotations
@@ -19,79 +19,82 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS templates (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    runtime TEXT NOT NULL,
-    file_count INTEGER NOT NULL,
-    created_at TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS workspaces (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    template TEXT NOT NULL,
+    parent_id TEXT,
+    template TEXT NOT NULL DEFAULT '',
     runtime TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    role TEXT NOT NULL DEFAULT '',
     tier INTEGER NOT NULL,
-    org_id TEXT NOT NULL,
+    compute TEXT NOT NULL DEFAULT '{}',
+    secrets TEXT NOT NULL DEFAULT '{}',
+    declared_plugins TEXT NOT NULL DEFAULT '[]',
     status TEXT NOT NULL,
     token TEXT NOT NULL,
-    instance_id TEXT,
-    private_ip TEXT,
-    url TEXT,
+    instance_id TEXT NOT NULL DEFAULT '',
+    private_ip TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
     agent_card TEXT,
-    generation INTEGER NOT NULL DEFAULT 0,
-    busy INTEGER NOT NULL DEFAULT 0,
-    pending_reasons TEXT NOT NULL DEFAULT '',
-    reconciled INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
+    last_sample_error TEXT NOT NULL DEFAULT '',
+    provisions INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS workspaces_status ON workspaces(status);
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
     workspace_id TEXT NOT NULL,
-    type TEXT NOT NULL,
+    event_type TEXT NOT NULL,
     created_at TEXT NOT NULL,
     payload TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_workspace ON events(workspace_id, id);
+CREATE INDEX IF NOT EXISTS events_workspace ON events(workspace_id, seq);
 CREATE TABLE IF NOT EXISTS plugins (
     workspace_id TEXT NOT NULL,
     name TEXT NOT NULL,
     source TEXT NOT NULL,
-    installed_generation INTEGER NOT NULL,
+    installed_at_provision INTEGER NOT NULL,
     installed_at TEXT NOT NULL,
     PRIMARY KEY (workspace_id, name)
 );
 """
 
 ACTIVE = "status != 'removed'"
+EVENT_WINDOW = 100  # GET /events answers the newest 100 (handlers/events.go)
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """RFC 3339 with nanosecond digits, like Go's time.Time (microseconds padded)."""
+    stamp = datetime.now(UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond:06d}000Z"
 
 
 @dataclass
 class Workspace:
+    """One stored row; `instance_id` is internal (the product's API never shows it)."""
+
     id: str
     name: str
+    parent_id: str | None
     template: str
     runtime: str
+    model: str
+    role: str
     tier: int
-    org_id: str
+    compute: dict[str, Any]
+    secrets: dict[str, str]
+    declared_plugins: list[str]
     status: str
     token: str
-    instance_id: str | None
-    private_ip: str | None
-    url: str | None
+    instance_id: str
+    private_ip: str
+    url: str
     agent_card: dict[str, Any] | None
-    generation: int
-    busy: bool
-    pending_reasons: list[str]
-    reconciled: bool
-    last_error: str | None
+    last_sample_error: str
+    provisions: int
     created_at: str
     updated_at: str
 
@@ -99,29 +102,16 @@ class Workspace:
     def from_row(cls, row: sqlite3.Row) -> Workspace:
         data = dict(row)
         data["agent_card"] = json.loads(data["agent_card"]) if data["agent_card"] else None
-        data["busy"] = bool(data["busy"])
-        data["reconciled"] = bool(data["reconciled"])
-        data["pending_reasons"] = [r for r in data["pending_reasons"].split(",") if r]
+        for key in ("compute", "secrets", "declared_plugins"):
+            data[key] = json.loads(data[key])
         return cls(**data)
 
-    def public(self) -> dict[str, Any]:
-        """The `GET /workspaces/:id` answer (DESIGN §3 plus the reference fields)."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "runtime": self.runtime,
-            "tier": self.tier,
-            "template": self.template,
-            "agent_card": self.agent_card,
-            "url": self.url,
-            "instance_id": self.instance_id,
-            "generation": self.generation,
-            "restart_pending": bool(self.pending_reasons),
-            "last_error": self.last_error,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+    @property
+    def persists(self) -> bool:
+        return self.compute.get("data_persistence") == "persist"
+
+
+_JSON_FIELDS = ("agent_card", "compute", "secrets", "declared_plugins")
 
 
 class Store:
@@ -152,50 +142,25 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    # -- templates ---------------------------------------------------------------------------
-    def add_template(self, name: str, runtime: str, file_count: int) -> dict[str, Any]:
+    # -- workspaces --------------------------------------------------------------------------
+    def add_workspace(self, *, event: tuple[str, dict[str, Any]], **fields: Any) -> Workspace:
+        """Insert a row (status provisioning) and its first event in one transaction."""
         row = {
             "id": str(uuid.uuid4()),
-            "name": name,
-            "runtime": runtime,
-            "file_count": file_count,
+            "status": "provisioning",
             "created_at": now_iso(),
+            **fields,
         }
+        row["updated_at"] = row["created_at"]
+        for key in _JSON_FIELDS:
+            if key in row and row[key] is not None:
+                row[key] = json.dumps(row[key], sort_keys=True)
+        columns = ", ".join(row)
+        values = ", ".join(f":{key}" for key in row)
         with self.tx() as db:
-            db.execute(
-                "INSERT INTO templates (id, name, runtime, file_count, created_at) "
-                "VALUES (:id, :name, :runtime, :file_count, :created_at)",
-                row,
-            )
-        return row
-
-    def templates(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM templates ORDER BY created_at, name").fetchall()
-        return [dict(r) for r in rows]
-
-    def template(self, name_or_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM templates WHERE name = ? OR id = ?", (name_or_id, name_or_id)
-            ).fetchone()
-        return dict(row) if row else None
-
-    # -- workspaces --------------------------------------------------------------------------
-    def add_workspace(
-        self, *, name: str, template: str, runtime: str, tier: int, org_id: str, token: str
-    ) -> Workspace:
-        ws_id = str(uuid.uuid4())
-        stamp = now_iso()
-        with self.tx() as db:
-            db.execute(
-                "INSERT INTO workspaces (id, name, template, runtime, tier, org_id, status, "
-                "token, busy, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'provisioning', ?, 1, ?, ?)",
-                (ws_id, name, template, runtime, tier, org_id, token, stamp, stamp),
-            )
-            self._event(db, ws_id, "WORKSPACE_PROVISIONING", {"generation": 1, "reason": "create"})
-        ws = self.workspace(ws_id)
+            db.execute(f"INSERT INTO workspaces ({columns}) VALUES ({values})", row)
+            self._event(db, row["id"], *event)
+        ws = self.workspace(row["id"])
         assert ws is not None
         return ws
 
@@ -207,29 +172,27 @@ class Store:
     def workspaces(self, where: str = ACTIVE, args: tuple[Any, ...] = ()) -> list[Workspace]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT * FROM workspaces WHERE {where} ORDER BY created_at", args
+                f"SELECT * FROM workspaces WHERE {where} ORDER BY created_at, id", args
             ).fetchall()
         return [Workspace.from_row(r) for r in rows]
 
-    def name_taken(self, name: str) -> bool:
+    def names_under(self, parent_id: str | None) -> set[str]:
+        """Names in use by active siblings (uniqueness is per parent, removed rows excluded)."""
         with self._lock:
-            row = self._db.execute(
-                f"SELECT 1 FROM workspaces WHERE name = ? AND {ACTIVE}", (name,)
-            ).fetchone()
-        return row is not None
+            rows = self._db.execute(
+                f"SELECT name FROM workspaces WHERE {ACTIVE} AND "
+                "COALESCE(parent_id, '') = COALESCE(?, '')",
+                (parent_id,),
+            ).fetchall()
+        return {str(r["name"]) for r in rows}
 
     def update(
-        self,
-        ws_id: str,
-        *,
-        event: tuple[str, dict[str, Any]] | None = None,
-        **fields: Any,
+        self, ws_id: str, *, event: tuple[str, dict[str, Any]] | None = None, **fields: Any
     ) -> Workspace:
         """Set fields (and append one event) in a single transaction."""
-        if "agent_card" in fields and fields["agent_card"] is not None:
-            fields["agent_card"] = json.dumps(fields["agent_card"], sort_keys=True)
-        if "pending_reasons" in fields:
-            fields["pending_reasons"] = ",".join(fields["pending_reasons"])
+        for key in _JSON_FIELDS:
+            if key in fields and fields[key] is not None:
+                fields[key] = json.dumps(fields[key], sort_keys=True)
         fields["updated_at"] = now_iso()
         assignments = ", ".join(f"{key} = :{key}" for key in fields)
         with self.tx() as db:
@@ -237,7 +200,7 @@ class Store:
                 f"UPDATE workspaces SET {assignments} WHERE id = :_id", {**fields, "_id": ws_id}
             )
             if event:
-                self._event(db, ws_id, event[0], event[1])
+                self._event(db, ws_id, *event)
         ws = self.workspace(ws_id)
         assert ws is not None
         return ws
@@ -246,49 +209,50 @@ class Store:
     @staticmethod
     def _event(db: sqlite3.Connection, ws_id: str, kind: str, payload: dict[str, Any]) -> None:
         db.execute(
-            "INSERT INTO events (workspace_id, type, created_at, payload) VALUES (?, ?, ?, ?)",
-            (ws_id, kind, now_iso(), json.dumps(payload, sort_keys=True)),
+            "INSERT INTO events (id, workspace_id, event_type, created_at, payload) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (str(uuid.uuid4()), ws_id, kind, now_iso(), json.dumps(payload, sort_keys=True)),
         )
 
     def add_event(self, ws_id: str, kind: str, payload: dict[str, Any]) -> None:
         with self.tx() as db:
             self._event(db, ws_id, kind, payload)
 
-    def events(self, ws_id: str, since: int = 0) -> list[dict[str, Any]]:
+    def events(self, ws_id: str, limit: int = EVENT_WINDOW) -> list[dict[str, Any]]:
+        """Newest first, at most `limit` (the product's ORDER BY created_at DESC LIMIT 100)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, type, created_at, payload FROM events "
-                "WHERE workspace_id = ? AND id > ? ORDER BY id",
-                (ws_id, since),
+                "SELECT id, event_type, created_at, payload FROM events "
+                "WHERE workspace_id = ? ORDER BY created_at DESC, seq DESC LIMIT ?",
+                (ws_id, limit),
             ).fetchall()
         return [
             {
                 "id": r["id"],
+                "event_type": r["event_type"],
                 "workspace_id": ws_id,
-                "type": r["type"],
-                "created_at": r["created_at"],
                 "payload": json.loads(r["payload"]),
+                "created_at": r["created_at"],
             }
             for r in rows
         ]
 
-    # -- plugins -----------------------------------------------------------------------------
-    def install_plugin(self, ws_id: str, name: str, source: str, generation: int) -> None:
+    # -- installed plugins -------------------------------------------------------------------
+    def record_plugin(self, ws_id: str, name: str, source: str, provision: int) -> None:
         with self.tx() as db:
             db.execute(
-                "INSERT INTO plugins (workspace_id, name, source, installed_generation, "
+                "INSERT INTO plugins (workspace_id, name, source, installed_at_provision, "
                 "installed_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(workspace_id, name) DO UPDATE SET source = excluded.source, "
-                "installed_generation = excluded.installed_generation, "
+                "installed_at_provision = excluded.installed_at_provision, "
                 "installed_at = excluded.installed_at",
-                (ws_id, name, source, generation, now_iso()),
+                (ws_id, name, source, provision, now_iso()),
             )
-            self._event(db, ws_id, "PLUGIN_INSTALLED", {"plugin": name, "source": source})
 
     def plugins(self, ws_id: str) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT name, source, installed_generation, installed_at FROM plugins "
+                "SELECT name, source, installed_at_provision, installed_at FROM plugins "
                 "WHERE workspace_id = ? ORDER BY name",
                 (ws_id,),
             ).fetchall()

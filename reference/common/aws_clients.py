@@ -1,4 +1,4 @@
-"""boto3 clients for the CP, pointed at `config.aws_endpoint_url` (moto here, AWS on staging)."""
+"""boto3 clients for the platform and the CP, pointed at `config.aws_endpoint_url` (moto here)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import allure
 import pytest
 
 from e2e.harness.cleanup import Cleanup
@@ -216,13 +217,20 @@ def _summarize(request: pytest.FixtureRequest, stats: list[WorkspaceStats]) -> N
     if stats:
         rows = [vars(s) for s in stats]
         request.node.user_properties.append((SUMMARY_KEY, json.dumps(rows)))
+        for row in stats:
+            if row.notes or row.retries_http or row.retries_aws:
+                allure.attach(
+                    json.dumps(vars(row), indent=2),
+                    name=f"notes and retries {row.name}",
+                    attachment_type=allure.attachment_type.JSON,
+                )
 
 
 @pytest.fixture
 def gate_ctx(stack: StackHandle, settings, cleanup: Cleanup, request: pytest.FixtureRequest):
     ctx = GateContext(stack.platform, stack.aws, settings, cleanup)
     yield ctx
-    _summarize(request, ctx.stats)
+    _summarize(request, ctx.workspace_stats())
 
 
 @pytest.fixture(scope="session")
@@ -264,7 +272,7 @@ def own_stack(
     problems: list[str] = []
     for handle, ctx in reversed(started):
         try:
-            _summarize(request, ctx.stats)
+            _summarize(request, ctx.workspace_stats())
             ctx.cleanup.run()
             if not settings.keep:
                 problems += handle.check_leaks()
@@ -319,7 +327,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
     total_files = sum(r["files_checked"] for r in _collected)
     total_restarts = sum(r["restarts_verified"] for r in _collected)
+    http = sum(r.get("retries_http", 0) for r in _collected)
+    aws = sum(r.get("retries_aws", 0) for r in _collected)
     tr.write_line(
         f"{len(_collected)} workspaces, {total_restarts} restarts verified, "
-        f"{total_files} file checks"
+        f"{total_files} file checks, retries: {http} HTTP, {aws} AWS"
     )
+    for row in sorted(_collected, key=lambda r: r["name"]):
+        for note in row.get("notes", []):
+            tr.write_line(f"note {row['name'][:40]}: {note}")
+    threshold = int(os.environ.get("E2E_RETRY_WARN", "50"))
+    if http + aws > threshold:
+        tr.write_line(
+            f"WARNING: {http + aws} retries in this run, over E2E_RETRY_WARN={threshold}: the "
+            "target answered errors or throttled often; see the Allure notes per workspace",
+            yellow=True,
+            bold=True,
+        )

@@ -218,7 +218,8 @@ class Sweeper:
             events = self.client.events(workspace_id)
         except PlatformError:
             return None
-        return parse_time(events[0].get("created_at")) if events else None
+        # newest first, at most 100: the oldest of the window is the best known first event
+        return min(e.created_at for e in events) if events else None
 
     def resources(self, run_id: str | None, now: datetime) -> list[Resource]:
         found: list[Resource] = []
@@ -252,7 +253,7 @@ class Sweeper:
     def delete(self, res: Resource) -> str:
         """Delete one resource; returns what happened ('deleted', 'already gone', ...)."""
         if res.kind == "workspace":
-            return "deleted" if self.client.delete_workspace(res.id) else "already gone"
+            return "deleted" if self.client.delete_workspace(res.id, res.name) else "already gone"
         path = f"/templates/{res.name}"
         if self.template_delete_supported is False:
             raise TemplateDeleteUnsupported("DELETE", path, 405, "no template delete")

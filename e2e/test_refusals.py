@@ -1,5 +1,6 @@
-"""Bad requests get a clear error and provision nothing: no credentials, no tenant header,
-templates with traversal, symlinks out of the template root, or files over the limits."""
+"""Bad requests get the product's answer (exact status, and the body's code or text) and
+provision nothing: no credentials, no tenant header, a traversing template name, templates over
+the product's cap, deletes without confirmation, symlinks out of a template root."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from e2e.harness import settle
+from e2e.harness.events import FAILED, of_type
 from e2e.harness.gate import GateContext, GateResult, import_template, provision
 from e2e.harness.gate import verify as verify_step
 from e2e.harness.manifest import read_manifest
 from e2e.harness.session import StackHandle
-from e2e.harness.settings import TEMPLATE_FIXTURE, RunSettings
-from e2e.harness.verify import TemplateFixture
+from e2e.harness.settings import RunSettings
+from e2e.harness.templates import CONFIG_FILES_CAP, TemplateTooLarge, check_caps
+from e2e.harness.workspace import Workspace
 
 KIB = 1024
 
@@ -41,42 +45,46 @@ def nothing_provisioned(stack: StackHandle, settings: RunSettings) -> Iterator[N
         assert aws_footprint(stack) - before == set(), "a refused request provisioned something"
 
 
-def refused(answer: httpx.Response, status: tuple[int, ...], *words: str) -> str:
-    text = answer.text
-    assert answer.status_code in status, f"expected {status}, got {answer.status_code}: {text}"
-    for word in words:
-        assert word in text, f"the error should say {word!r}: {text}"
-    return text
+def answered(response: httpx.Response, status: int, **body: object) -> dict[str, object]:
+    """The exact status, and these fields of the JSON body with exactly these values."""
+    text = response.text
+    assert response.status_code == status, f"expected {status}, got {response.status_code}: {text}"
+    data = response.json() if body else {}
+    for key, value in body.items():
+        assert data.get(key) == value, f"{key}: expected {value!r}, got {data.get(key)!r}: {text}"
+    return data
 
 
 def test_no_token_and_wrong_token_are_401(stack: StackHandle) -> None:
-    for token in (None, "wrong-token-0000000000"):
-        with stack.client(token=token) as client:
-            for method, path in (("GET", "/templates"), ("POST", "/workspaces")):
-                answer = client.request(method, path, json={"name": "x", "template": "y"})
-                refused(answer, (401, 403))
+    with stack.client(token=None) as client:
+        answered(client.request("GET", "/templates"), 401, error="admin auth required")
+    with stack.client(token="wrong-token-0000000000") as client:
+        answered(client.request("GET", "/templates"), 401, error="invalid admin auth token")
+        body = {"name": "x", "template": "y"}
+        answered(client.create_workspace_response(body), 401, error="invalid admin auth token")
 
 
-def test_missing_org_header_hides_the_tenant(stack: StackHandle) -> None:
+def test_tenant_guard_answers_400_without_the_header_and_404_for_another_org(
+    stack: StackHandle,
+) -> None:
     with stack.client(org=None) as client:
-        refused(client.request("GET", "/templates"), (404,))
-        refused(client.request("POST", "/workspaces", json={"name": "x", "template": "y"}), (404,))
+        answered(client.request("GET", "/templates"), 400, code="TENANT_ORG_HEADER_REQUIRED")
+        assert client.request("GET", "/health").status_code == 200  # exempt
     with stack.client(org="00000000-0000-0000-0000-000000000000") as client:
-        refused(client.request("GET", "/templates"), (404,))
-    with stack.client(org=None) as client:
-        assert client.request("GET", "/health").status_code == 200  # exempt, per DESIGN §3
+        response = client.request("GET", "/templates")
+        answered(response, 404)
+        assert response.content == b"", response.text
 
 
 @pytest.mark.usefixtures("nothing_provisioned")
 @pytest.mark.parametrize("bad_path", ["../escape.md", "prompts/../../escape.md", "/etc/cron.d/x"])
 def test_import_with_traversal_is_refused(gate_ctx: GateContext, bad_path: str) -> None:
     name = gate_ctx.name("traversal")
-    files = {"config.yaml": "name: x\n", bad_path: "escaped\n"}
-    answer = gate_ctx.platform.request(
-        "POST", "/templates/import", json={"name": name, "files": files}
+    files = {"config.yaml": "name: x\nruntime: claude-code\n", bad_path: "escaped\n"}
+    answered(
+        gate_ctx.platform.import_template_response(name, files), 400, error="invalid request body"
     )
-    refused(answer, (400, 422), bad_path)
-    assert name not in {t.get("name") for t in gate_ctx.platform.templates()}
+    assert name not in {t.id for t in gate_ctx.platform.templates()}
 
 
 @pytest.mark.usefixtures("nothing_provisioned")
@@ -84,37 +92,63 @@ def test_import_with_traversal_is_refused(gate_ctx: GateContext, bad_path: str) 
 def test_workspace_from_a_traversing_template_name_is_refused(
     gate_ctx: GateContext, template: str
 ) -> None:
-    answer = gate_ctx.platform.request(
-        "POST", "/workspaces", json={"name": gate_ctx.name("bad-template"), "template": template}
-    )
-    refused(answer, (400, 404, 422), template)
+    body = {"name": gate_ctx.name("bad-template"), "template": template}
+    answered(gate_ctx.platform.create_workspace_response(body), 400, error="invalid template")
 
 
 @pytest.mark.usefixtures("nothing_provisioned")
-def test_file_over_the_per_file_limit_is_refused_naming_file_and_size(
+def test_unknown_template_without_runtime_is_422_runtime_unresolved(gate_ctx: GateContext) -> None:
+    body = {"name": gate_ctx.name("unknown-template"), "template": gate_ctx.name("no-such")}
+    answered(gate_ctx.platform.create_workspace_response(body), 422, code="RUNTIME_UNRESOLVED")
+
+
+def test_template_over_the_cap_is_named_by_the_harness_before_anything_is_made(
     gate_ctx: GateContext,
 ) -> None:
-    size = 256 * KIB + 1
-    files = {"config.yaml": "name: big\n", "prompts/huge.md": "x" * size}
-    answer = gate_ctx.platform.request(
-        "POST", "/templates/import", json={"name": gate_ctx.name("huge"), "files": files}
-    )
-    refused(answer, (400, 413, 422), "prompts/huge.md", str(size))
+    fixture = gate_ctx.fixture()
+    fixture.files["prompts/bulk.md"] = b"y" * (CONFIG_FILES_CAP + 1)
+    with pytest.raises(TemplateTooLarge) as info:
+        provision(gate_ctx, "oversized", fixture)
+    size = sum(len(d) for d in fixture.owned.values())
+    assert f"prompts/bulk.md ({CONFIG_FILES_CAP + 1} bytes)" in str(info.value)
+    assert f"{size} bytes" in str(info.value)
 
 
 @pytest.mark.usefixtures("nothing_provisioned")
-def test_template_set_over_the_secret_limit_provisions_nothing(gate_ctx: GateContext) -> None:
-    """Each file is fine, together they exceed 64 KiB: refused before anything is created."""
-    fixture = TemplateFixture.from_dir(gate_ctx.template_dir)
-    for n in range(3):
-        fixture.files[f"prompts/bulk-{n}.md"] = b"y" * (30 * KIB)
-    template = import_template(gate_ctx, fixture)
-    name = gate_ctx.name("oversized")
-    answer = gate_ctx.platform.request(
-        "POST", "/workspaces", json={"name": name, "template": template}
+def test_platform_fails_a_template_over_the_cap_asynchronously(gate_ctx: GateContext) -> None:
+    """The product accepts the create (201) and then fails the workspace: status failed and
+    WORKSPACE_PROVISION_FAILED {"error": "provisioning failed"}; the CP is never called."""
+    fixture = gate_ctx.fixture()
+    fixture.files["prompts/bulk.md"] = b"y" * (CONFIG_FILES_CAP + 1)
+    with pytest.raises(TemplateTooLarge):
+        check_caps(fixture)
+    template = import_template(gate_ctx, fixture, "oversized")
+    ws = Workspace.create(
+        gate_ctx.platform,
+        gate_ctx.aws,
+        gate_ctx.settings,
+        gate_ctx.cleanup,
+        gate_ctx.name("oversized"),
+        template,
     )
-    text = refused(answer, (400, 413, 422), template)
-    assert "bytes" in text and ("65536" in text or "64" in text), text
+    with pytest.raises(AssertionError, match="provisioning failed"):
+        settle.wait_stable(ws, "online (it must fail)")
+    failures = of_type(ws.events.refresh(), FAILED)
+    assert [f.payload for f in failures] == [{"error": "provisioning failed"}]
+
+
+def test_delete_needs_the_name_as_confirmation_and_a_removed_workspace_is_410(
+    gate_ctx: GateContext,
+) -> None:
+    ws, _ = provision(gate_ctx, "delete-confirm", gate_ctx.fixture().with_plugins([]))
+    answered(
+        gate_ctx.platform.delete_workspace_response(ws.id, None),
+        400,
+        error="destructive_action_requires_confirmation",
+    )
+    ws.delete()
+    answered(gate_ctx.platform.request("GET", f"/workspaces/{ws.id}"), 410)
+    answered(gate_ctx.platform.delete_workspace_response(ws.id, ws.name), 410)
 
 
 @pytest.mark.reference_only
@@ -122,30 +156,28 @@ def test_symlinks_never_carry_files_from_outside_the_template(
     own_stack: Callable[..., GateContext], tmp_path: Path
 ) -> None:
     """A template dir symlinked out of its root is refused, creating nothing; a symlinked file
-    inside a template is skipped (DESIGN §5), so its target never reaches the box. Needs a
-    template root we control: a stack of our own with REFERENCE_TEMPLATE_ROOTS."""
+    inside a template is skipped, so its target never reaches the box. Needs a template root
+    we control: a stack of our own with REFERENCE_TEMPLATE_ROOTS."""
     root, outside = tmp_path / "root", tmp_path / "outside"
     (outside / "prompts").mkdir(parents=True)
-    (outside / "config.yaml").write_text("name: outside\n")
-    (outside / "prompts" / "system.md").write_text("escaped\n")
+    (outside / "config.yaml").write_text("name: outside\nruntime: claude-code\nmodel: m\n")
     secret = outside / "host-secret.txt"
     secret.write_text("host secret that must never reach a box\n")
-    fixture = TemplateFixture.from_dir(TEMPLATE_FIXTURE)
+    ctx = own_stack({"REFERENCE_TEMPLATE_ROOTS": str(root)}, label="stack-symlinks")
+    fixture = ctx.fixture()
     linked = root / "linked-prompt"
     for rel, data in fixture.files.items():
         (linked / rel).parent.mkdir(parents=True, exist_ok=True)
         (linked / rel).write_bytes(data)
     os.symlink(secret, linked / "prompts" / "leak.md")
     os.symlink(outside, root / "escape")
-    ctx = own_stack({"REFERENCE_TEMPLATE_ROOTS": str(root)}, label="stack-symlinks")
     before = aws_footprint(ctx.stack)
-    answer = ctx.platform.request(
-        "POST", "/workspaces", json={"name": ctx.name("symlink"), "template": "escape"}
-    )
-    refused(answer, (400, 403, 422), "escape", "symlink")
+    body = {"name": ctx.name("symlink"), "template": "escape"}
+    answered(ctx.platform.create_workspace_response(body), 400, error="invalid template")
     assert aws_footprint(ctx.stack) == before, "a refused request provisioned something"
 
     ws, expected = provision(ctx, "linked-prompt", fixture, template="linked-prompt")
     verify_step(ws, expected, "with a symlinked prompt in the template", GateResult(ws))
-    configs = read_manifest(ws.host(ws.current_stable_identity("box").instance_id), "/configs")
+    box = settle.current_stable_identity(ws, "box")
+    configs = read_manifest(ws.host(box.instance_id), "/configs")
     assert "prompts/leak.md" not in configs, configs.render()

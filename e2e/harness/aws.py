@@ -3,7 +3,10 @@
 Retries use botocore's `standard` mode (throttling and transient errors, with backoff) — this is
 what keeps `aws-throttle` benign. Except for SSM reads inside poll loops (`ssm_poll`): there the
 loop is the retry, and botocore's backoff (up to 1 s on the first throttle) would only stack on
-top of the poll interval, so a throttled poll counts as "not yet". Timeouts are short enough
+top of the poll interval, so a throttled poll counts as "not yet". And except for SendCommand
+(`ssm_send`): it has no idempotency token, so a retry after the request may have been queued
+would run the command twice; SsmHost retries it itself, only on throttling and on connections
+that never got through. Every client counts its retries (retries.py). Timeouts are short enough
 that a hung endpoint surfaces fast.
 """
 
@@ -17,6 +20,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from e2e.harness.retries import count_botocore_retries
 from e2e.harness.settings import Target
 
 THROTTLING_ERRORS = frozenset(
@@ -30,10 +34,13 @@ class AwsClients:
     ssm: Any
     secretsmanager: Any
     ssm_poll: Any = None  # no retries: for reads whose caller polls anyway
+    ssm_send: Any = None  # no retries: SendCommand is retried by SsmHost, only when safe
 
     def __post_init__(self) -> None:
         if self.ssm_poll is None:
             self.ssm_poll = self.ssm
+        if self.ssm_send is None:
+            self.ssm_send = self.ssm
 
 
 def is_throttling(exc: ClientError) -> bool:
@@ -71,13 +78,15 @@ def make_clients(target: Target, *, timeout_s: float = 10.0) -> AwsClients:
 
     def client(service: str, config: Config = config) -> Any:
         with _LOCK:
-            return session.client(
+            made = session.client(
                 service, endpoint_url=target.aws_endpoint_url, config=config, **credentials
             )
+        return count_botocore_retries(made)
 
     return AwsClients(
         ec2=client("ec2"),
         ssm=client("ssm"),
         secretsmanager=client("secretsmanager"),
         ssm_poll=client("ssm", poll_config),
+        ssm_send=client("ssm", poll_config),
     )

@@ -77,6 +77,39 @@ def first_differing_lines(expected: bytes, actual: bytes, context: int = 2) -> s
     return "\n".join(lines)
 
 
+def _escaped(data: bytes) -> str:
+    """Bytes as text with every whitespace and control byte visible (\r, \n, \t, \xef …)."""
+    return repr(data)[2:-1]
+
+
+def first_differing_bytes(expected: bytes, actual: bytes, window: int = 24) -> str:
+    """Where two byte strings first part ways, shown as escapes (so CRLF vs LF, a BOM, a
+    trailing space or a missing final newline are visible), then the differing lines."""
+    index = next(
+        (i for i, (a, b) in enumerate(zip(expected, actual, strict=False)) if a != b),
+        min(len(expected), len(actual)),
+    )
+    line = expected[:index].count(b"\n") + 1
+    start = max(0, index - window)
+    head = f"first difference at byte {index} (line {line}):"
+    if index == min(len(expected), len(actual)) and len(expected) != len(actual):
+        longer = "expected" if len(expected) > len(actual) else "actual"
+        head += f" one is a prefix of the other; {longer} continues"
+    lines = [
+        head,
+        f"  expected …{_escaped(expected[start : index + window])}…",
+        f"  actual   …{_escaped(actual[start : index + window])}…",
+    ]
+    want, got = _text(expected), _text(actual)
+    if (
+        want is not None
+        and got is not None
+        and any(a != b for a, b in zip(want, got, strict=False))
+    ):
+        lines.append(first_differing_lines(expected, actual))  # the lines differ, not just ends
+    return "\n".join(lines)
+
+
 def capped_diff(expected: bytes, actual: bytes, name: str, max_lines: int = 80) -> str:
     """A unified diff of two texts, cut after `max_lines` lines (saying so)."""
     want, got = _text(expected), _text(actual)

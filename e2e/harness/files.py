@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import posixpath
+import secrets
 import shlex
 from collections.abc import Mapping
 
@@ -76,7 +77,7 @@ def write_files(host: Runner, root: str, files: Mapping[str, bytes]) -> None:
         if rel.startswith("/") or ".." in rel.split("/"):
             raise ValueError(f"refusing to write outside {root}: {rel!r}")
         dest = posixpath.join(root, rel)
-        tmp = dest + ".e2e-tmp"
+        tmp = f"{dest}.e2e-tmp-{secrets.token_hex(4)}"  # unique: never shared by two commands
         chunks = [data[i : i + WRITE_CHUNK_BYTES] for i in range(0, len(data), WRITE_CHUNK_BYTES)]
         lines = [f"mkdir -p -- {shlex.quote(posixpath.dirname(dest))}", f": > {shlex.quote(tmp)}"]
         for chunk in chunks or [b""]:

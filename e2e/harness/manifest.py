@@ -122,7 +122,9 @@ def manifest_of_dir(directory: Path, root: str | None = None) -> Manifest:
 
 # -- box side -----------------------------------------------------------------------------------
 
-_PAGE_SCRIPT = r"""
+# bash (arrays, mapfile, process substitution): the shebang makes AWS-RunShellScript's
+# `sh -c _script.sh` run it under bash instead of dash
+_PAGE_SCRIPT = r"""#!/bin/bash
 export LC_ALL=C
 root=__ROOT__; offset=__OFFSET__; limit=__LIMIT__; budget=__BUDGET__
 if [ ! -d "$root" ]; then echo "NOROOT"; echo "END 0 0 0 done"; exit 0; fi

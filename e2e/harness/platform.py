@@ -1,8 +1,14 @@
-"""The platform API client (DESIGN §3): timeouts, auth and org headers, careful retries.
+"""The product's tenant API, as the harness calls it: auth and org headers, careful retries,
+and every answer parsed by its model (`product.py`), so drift fails at once.
 
 Retries (tenacity) cover only what is safe to repeat: reads (GET) on transport errors and 5xx,
-and any request whose connection was never established. A POST that may have reached the
-server is never re-sent: creating twice, or restarting twice, would change what we test.
+any request whose connection was never established, and any request the rate limiter refused
+(429: not processed; the wait honours Retry-After). A POST that may have reached the server is
+never re-sent: creating twice, or restarting twice, would change what we test. Every retry is
+counted (`retries.py`) so nothing is absorbed silently.
+
+Each call has a `…_response()` twin that returns the raw answer, so refusal tests send exactly
+the request the happy path sends (Terratest's Foo/FooE).
 """
 
 from __future__ import annotations
@@ -20,46 +26,64 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential,
 )
 
+from e2e.harness import product, retries
+from e2e.harness.product import (
+    Created,
+    Event,
+    FileContent,
+    FileEntry,
+    PluginInstalled,
+    Removed,
+    Restarted,
+    TemplateImported,
+    TemplateSummary,
+    WorkspaceRow,
+    parse,
+    parse_list,
+)
 from e2e.harness.report import redact
 
 log = logging.getLogger("e2e.platform")
 
 ORG_HEADER = "X-Molecule-Org-Id"
+CONFIRM_HEADER = "X-Confirm-Name"
 # connection never established: the request cannot have had an effect, so any method may retry
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+MAX_RETRY_AFTER_S = 60.0
 
 
 class PlatformError(AssertionError):
     """An unexpected answer, with method, path, status and (redacted) body."""
 
     def __init__(self, method: str, path: str, status: int, body: str) -> None:
-        super().__init__(redact(f"{method} {path} → {status}: {body[:2000]}"))
+        super().__init__(redact(f"{method} {path} → {status}: {redact(body)[:2000]}"))
         self.method, self.path, self.status, self.body = method, path, status, body
 
 
-class _Retryable5xx(Exception):
+class WorkspaceGone(PlatformError):
+    """410: the workspace was removed."""
+
+
+class HasChildren(PlatformError):
+    """409 on DELETE: the workspace has child workspaces (`?confirm=true` would cascade)."""
+
+
+class _RetryableAnswer(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"{response.status_code}")
         self.response = response
 
 
-def _should_retry(method: str) -> Any:
-    idempotent = method in ("GET", "HEAD")
-
-    def check(exc: BaseException) -> bool:
-        if isinstance(exc, _NOT_SENT):
-            return True
-        return idempotent and isinstance(exc, httpx.TransportError | _Retryable5xx)
-
-    return retry_if_exception(check)
-
-
-def _log_retry(state: RetryCallState) -> None:
+def _retry_after(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
-    log.info("platform retry %d after %s", state.attempt_number, type(exc).__name__)
+    if isinstance(exc, _RetryableAnswer) and exc.response.status_code == 429:
+        try:
+            return min(MAX_RETRY_AFTER_S, float(exc.response.headers.get("retry-after", "1")))
+        except ValueError:
+            return 1.0
+    return min(2.0, 0.05 * 2 ** (state.attempt_number - 1))
 
 
 @functools.cache
@@ -70,7 +94,7 @@ def _tls_context() -> ssl.SSLContext:
 
 
 class PlatformClient:
-    """Thin, typed wrapper over httpx. `org_header=False` / `token=None` exist for refusal tests."""
+    """`org_header=None` / `token=None` omit them (refusal tests)."""
 
     def __init__(
         self,
@@ -108,25 +132,39 @@ class PlatformClient:
         self.close()
 
     # -- transport ---------------------------------------------------------------------------
-
     def request(self, method: str, path: str, *, json: Any = None, **kw: Any) -> httpx.Response:
-        """Send with retries as described in the module docstring; returns any final answer."""
+        """Send with the retries of the module docstring; returns any final answer."""
         method = method.upper()
+        idempotent = method in ("GET", "HEAD")
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, _NOT_SENT):
+                return True
+            if isinstance(exc, _RetryableAnswer):
+                return exc.response.status_code == 429 or idempotent
+            return idempotent and isinstance(exc, httpx.TransportError)
+
+        def count(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            what = str(exc) if isinstance(exc, _RetryableAnswer) else type(exc).__name__
+            retries.LEDGER.record_http(path, what)
+            log.info("platform retry %d: %s %s after %s", state.attempt_number, method, path, what)
+
         retrying = Retrying(
-            retry=_should_retry(method),
+            retry=retry_if_exception(retryable),
             stop=stop_after_attempt(self._attempts) | stop_after_delay(self._retry_budget_s),
-            wait=wait_exponential(multiplier=0.05, max=2.0),
-            before_sleep=_log_retry,
+            wait=_retry_after,
+            before_sleep=count,
             reraise=True,
         )
         try:
             for attempt in retrying:
                 with attempt:
                     response = self._http.request(method, path, json=json, **kw)
-                    if method in ("GET", "HEAD") and response.status_code >= 500:
-                        raise _Retryable5xx(response)
+                    if response.status_code == 429 or (idempotent and response.status_code >= 500):
+                        raise _RetryableAnswer(response)
                     return response
-        except _Retryable5xx as exc:  # retries used up: hand the last 5xx to the caller
+        except _RetryableAnswer as exc:  # retries used up: hand the last answer to the caller
             return exc.response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -134,48 +172,102 @@ class PlatformClient:
         response = self.request(method, path, **kw)
         if response.status_code not in expect:
             raise PlatformError(method, path, response.status_code, response.text)
-        return response.json() if response.content else None
+        try:
+            return response.json()
+        except ValueError:
+            raise product.ApiDrift(
+                f"API drift: {method} {path} answered {response.status_code} with no JSON "
+                f"({response.text[:200]!r})"
+            ) from None
 
-    # -- DESIGN §3 calls ---------------------------------------------------------------------
-
+    # -- the calls ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         return dict(self._json("GET", "/health", (200,)))
 
-    def import_template(self, name: str, files: Mapping[str, str]) -> dict[str, Any]:
-        return dict(
-            self._json("POST", "/templates/import", (201,), json={"name": name, "files": files})
-        )
+    def buildinfo(self) -> product.BuildInfo:
+        return parse(product.BuildInfo, self._json("GET", "/buildinfo", (200,)), "GET /buildinfo")
 
-    def templates(self) -> list[dict[str, Any]]:
-        return list(self._json("GET", "/templates", (200,)))
+    def import_template_response(self, name: str, files: Mapping[str, str]) -> httpx.Response:
+        return self.request("POST", "/templates/import", json={"name": name, "files": files})
 
-    def create_workspace(self, name: str, template: str, **extra: Any) -> dict[str, Any]:
-        body = {"name": name, "template": template, **extra}
-        return dict(self._json("POST", "/workspaces", (201,), json=body))
+    def import_template(self, name: str, files: Mapping[str, str]) -> TemplateImported:
+        data = self._json("POST", "/templates/import", (201,), json={"name": name, "files": files})
+        return parse(TemplateImported, data, "POST /templates/import")
 
-    def get_workspace(self, workspace_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/workspaces/{workspace_id}", (200,)))
+    def templates(self) -> list[TemplateSummary]:
+        data = self._json("GET", "/templates", (200,))
+        return parse_list(TemplateSummary, data, "GET /templates")
 
-    def delete_workspace(self, workspace_id: str) -> bool:
-        """True if removed now, False if it was already gone (404)."""
-        response = self.request("DELETE", f"/workspaces/{workspace_id}", params={"confirm": "true"})
-        if response.status_code == 404:
-            return False
-        if response.status_code >= 300:
-            raise PlatformError(
-                "DELETE", f"/workspaces/{workspace_id}", response.status_code, response.text
-            )
-        return True
+    def create_workspace_response(self, body: Mapping[str, Any]) -> httpx.Response:
+        return self.request("POST", "/workspaces", json=dict(body))
 
-    def restart(self, workspace_id: str) -> dict[str, Any]:
-        return dict(self._json("POST", f"/workspaces/{workspace_id}/restart", (200, 202), json={}))
+    def create_workspace(self, body: Mapping[str, Any]) -> Created:
+        data = self._json("POST", "/workspaces", (201,), json=dict(body))
+        return parse(Created, data, "POST /workspaces")
 
-    def install_plugin(self, workspace_id: str, source: str) -> dict[str, Any]:
+    def get_workspace(self, workspace_id: str) -> WorkspaceRow:
+        path = f"/workspaces/{workspace_id}"
+        response = self.request("GET", path)
+        if response.status_code == 410:
+            raise WorkspaceGone("GET", path, 410, response.text)
+        if response.status_code != 200:
+            raise PlatformError("GET", path, response.status_code, response.text)
+        return parse(WorkspaceRow, response.json(), "GET /workspaces/:id")
+
+    def list_workspaces(self) -> list[WorkspaceRow]:
+        data = self._json("GET", "/workspaces", (200,))
+        return parse_list(WorkspaceRow, data, "GET /workspaces")
+
+    def delete_workspace_response(
+        self, workspace_id: str, name: str | None, *, erase_data: bool = True
+    ) -> httpx.Response:
+        headers = {CONFIRM_HEADER: name} if name is not None else {}
+        params = {"erase_data": "true"} if erase_data else {}
+        return self.request("DELETE", f"/workspaces/{workspace_id}", headers=headers, params=params)
+
+    def delete_workspace(self, workspace_id: str, name: str) -> Removed | None:
+        """Removed now, or None when it was already removed (410). Never cascades: a
+        workspace with children answers HasChildren."""
+        path = f"/workspaces/{workspace_id}"
+        response = self.delete_workspace_response(workspace_id, name)
+        if response.status_code == 410:
+            return None
+        if response.status_code == 409:
+            raise HasChildren("DELETE", path, 409, response.text)
+        if response.status_code != 200:
+            raise PlatformError("DELETE", path, response.status_code, response.text)
+        return parse(Removed, response.json(), "DELETE /workspaces/:id")
+
+    def restart_response(self, workspace_id: str, body: Mapping[str, Any] | None = None) -> Any:
+        return self.request("POST", f"/workspaces/{workspace_id}/restart", json=body or {})
+
+    def restart(self, workspace_id: str, body: Mapping[str, Any] | None = None) -> Restarted:
+        data = self._json("POST", f"/workspaces/{workspace_id}/restart", (200,), json=body or {})
+        return parse(Restarted, data, "POST /workspaces/:id/restart")
+
+    def install_plugin(self, workspace_id: str, source: str) -> PluginInstalled:
         path = f"/workspaces/{workspace_id}/plugins"
-        return dict(self._json("POST", path, (200, 201), json={"source": source}))
+        data = self._json("POST", path, (200,), json={"source": source})
+        return parse(PluginInstalled, data, "POST /workspaces/:id/plugins")
 
-    def plugins(self, workspace_id: str) -> list[dict[str, Any]]:
-        return list(self._json("GET", f"/workspaces/{workspace_id}/plugins", (200,)))
+    def events(self, workspace_id: str) -> list[Event]:
+        data = self._json("GET", f"/events/{workspace_id}", (200,))
+        return parse_list(Event, data, "GET /events/:id")
 
-    def events(self, workspace_id: str) -> list[dict[str, Any]]:
-        return list(self._json("GET", f"/events/{workspace_id}", (200,)))
+    def list_files(
+        self, workspace_id: str, root: str, path: str = "", depth: int = 1
+    ) -> list[FileEntry]:
+        params: dict[str, Any] = {"root": root, "depth": depth}
+        if path:
+            params["path"] = path
+        data = self._json("GET", f"/workspaces/{workspace_id}/files", (200,), params=params)
+        return parse_list(FileEntry, data, "GET /workspaces/:id/files")
+
+    def read_file(self, workspace_id: str, path: str, root: str) -> FileContent | None:
+        call = f"/workspaces/{workspace_id}/files/{path}"
+        response = self.request("GET", call, params={"root": root})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise PlatformError("GET", call, response.status_code, response.text)
+        return parse(FileContent, response.json(), "GET /workspaces/:id/files/<path>")

@@ -58,21 +58,23 @@ def attach_json(name: str, data: Any) -> None:
     allure.attach(cap(redact(body)), name=name, attachment_type=allure.attachment_type.JSON)
 
 
-def _event_fields(event: Mapping[str, Any]) -> tuple[str, str, str, str]:
-    payload = event.get("payload") or {}
+def _event_fields(event: Any) -> tuple[str, str, str, str]:
+    raw = event.model_dump(mode="json") if hasattr(event, "model_dump") else dict(event)
+    payload = raw.get("payload") or {}
     if not isinstance(payload, Mapping):
         payload = {"payload": payload}
-    details = " ".join(f"{k}={payload[k]}" for k in sorted(payload))
+    details = " ".join(f"{k}={str(payload[k])[:120]}" for k in sorted(payload))
     return (
-        str(event.get("id", "")),
-        str(event.get("created_at", "")),
-        str(event.get("type")),
+        str(raw.get("id", ""))[:8],
+        str(raw.get("created_at", "")),
+        str(raw.get("event_type")),
         details,
     )
 
 
-def timeline(events: Sequence[Mapping[str, Any]], last: int | None = None) -> str:
-    """Events as aligned text lines: id, time, type, payload. `last` keeps only the tail."""
+def timeline(events: Sequence[Any], last: int | None = None) -> str:
+    """Events (oldest first) as aligned lines: id prefix, time, type, payload. `last` keeps
+    only the tail."""
     rows = [_event_fields(e) for e in events]
     if last is not None and len(rows) > last:
         rows = [("…", "", f"({len(rows) - last} earlier events)", ""), *rows[-last:]]
@@ -85,5 +87,5 @@ def timeline(events: Sequence[Mapping[str, Any]], last: int | None = None) -> st
     )
 
 
-def attach_timeline(name: str, events: Iterable[Mapping[str, Any]]) -> None:
+def attach_timeline(name: str, events: Iterable[Any]) -> None:
     attach_text(name, timeline(list(events)))

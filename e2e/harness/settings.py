@@ -6,6 +6,7 @@ values come from: `embedded` gets them from the stack it starts, `external` and 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -27,6 +28,16 @@ PLUGINS_FIXTURE = FIXTURES / "plugins"
 AGENT_PATTERN = r"^[^ ]*python[0-9.]* .*-m reference[.]box[.](agent|supervisor)$"
 
 
+def install_name(source: str) -> str:
+    """A plugin source's install name, as the product derives it (plugins/source.go)."""
+    rest = source.split("://", 1)[-1]
+    return rest.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1] or source
+
+
+DEFAULT_INSTANCE_FILTERS = "tag:Name=ws-tenant-*-{id8}*;tag:Role=workspace"
+BOX_CHANNELS = ("ssm", "files", "both")
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed: raised before anything is created."""
 
@@ -44,7 +55,10 @@ class Profile:
     ssm_online_s: float  # instance running → SSM PingStatus Online
     command_s: float  # one SSM command, send → terminal status
     delete_s: float  # delete → instance gone
-    reconcile_s: float  # first online → declared plugins installed by reconcile (if ever)
+    reconcile_s: float  # first online → the reconcile's restart (if one comes)
+    # a trigger whose automatic restart may be dropped (inside the product's window): how long
+    # to wait for a sign of it (WORKSPACE_PROVISIONING, status, box going) before calling it so
+    auto_restart_grace_s: float
     stack_start_s: float  # embedded stack subprocess → first JSON line
     http_timeout_s: float
     log_every_s: float  # waits log at least this often (and on every change)
@@ -62,6 +76,7 @@ PROFILES: dict[str, Profile] = {
         command_s=20.0,
         delete_s=20.0,
         reconcile_s=10.0,
+        auto_restart_grace_s=1.5,
         stack_start_s=60.0,
         http_timeout_s=10.0,
         log_every_s=5.0,
@@ -77,6 +92,7 @@ PROFILES: dict[str, Profile] = {
         command_s=120.0,
         delete_s=600.0,
         reconcile_s=600.0,
+        auto_restart_grace_s=120.0,
         stack_start_s=60.0,
         http_timeout_s=30.0,
         log_every_s=15.0,
@@ -161,7 +177,17 @@ class RunSettings:
     profile: Profile = PROFILES["fast"]
     restarts: int = 3
     plugin_source: str = "local://seo-all"
-    instance_tag_key: str = "WorkspaceId"
+    # how EC2 names a workspace's instance (identity.filters_for): the product's tags by default
+    instance_filters: str = DEFAULT_INSTANCE_FILTERS
+    template_dir: Path = TEMPLATE_FIXTURE  # the expected bytes (E2E_TEMPLATE_DIR)
+    # what POST /workspaces sends besides name and template; empty: the template's own
+    runtime: str = ""
+    model: str = ""
+    secrets: tuple[tuple[str, str], ...] = ()  # from E2E_SECRETS_FILE (JSON object)
+    box_channel: str = "ssm"  # ssm | files | both
+    # the target reconciles declared plugins (a restart after the first online): a reconcile
+    # not seen within the profile's reconcile_s is then a failure, not just a note
+    require_reconcile: bool = False
     # pgrep -f regex for the box's agent (crash test); the brackets keep it from matching the
     # shell that runs pgrep, whose command line contains the pattern's text
     agent_pattern: str = AGENT_PATTERN
@@ -178,9 +204,9 @@ class RunSettings:
 
     @property
     def plugin_name(self) -> str:
-        """`local://seo-all` → `seo-all`; any `scheme://…/name[@ref]` → `name`."""
-        tail = self.plugin_source.rsplit("/", 1)[-1]
-        return tail.split("@", 1)[0] or self.plugin_source
+        """The install name: `local://seo-all`, `seo-all`, `gitea://o/r/…/seo-all#main` →
+        `seo-all` (the product's rule: the last path segment, without `#ref`)."""
+        return install_name(self.plugin_source)
 
     def remaining_s(self) -> float | None:
         """Seconds left before the global deadline minus the teardown reserve (None: unbounded)."""
@@ -235,6 +261,14 @@ def load_run_settings(
     if restarts < 0:
         raise SettingsError(f"E2E_RESTARTS must be ≥ 0, got {restarts}")
     keep = bool(opts["keep"]) if "keep" in opts else _truthy(env.get("E2E_KEEP"))
+    template_dir = Path(pick("template_dir", "E2E_TEMPLATE_DIR", str(TEMPLATE_FIXTURE)))
+    if not (template_dir / "config.yaml").is_file():
+        raise SettingsError(f"E2E_TEMPLATE_DIR {template_dir} has no config.yaml")
+    channel = pick("box_channel", "E2E_BOX_CHANNEL", "ssm")
+    if channel not in BOX_CHANNELS:
+        raise SettingsError(
+            f"E2E_BOX_CHANNEL must be one of {', '.join(BOX_CHANNELS)}: {channel!r}"
+        )
     return RunSettings(
         target=target,
         run_id=run_id.lower(),
@@ -243,13 +277,34 @@ def load_run_settings(
         profile=PROFILES[profile_name],
         restarts=restarts,
         plugin_source=pick("plugin_source", "E2E_PLUGIN_SOURCE", "local://seo-all"),
-        instance_tag_key=pick("instance_tag_key", "E2E_INSTANCE_TAG_KEY", "WorkspaceId"),
+        instance_filters=pick("instance_filters", "E2E_INSTANCE_FILTERS", DEFAULT_INSTANCE_FILTERS),
+        template_dir=template_dir,
+        runtime=env.get("E2E_RUNTIME", ""),
+        model=env.get("E2E_MODEL", ""),
+        secrets=_secrets_file(env.get("E2E_SECRETS_FILE", "")),
+        box_channel=channel,
+        require_reconcile=_truthy(
+            env.get("E2E_REQUIRE_RECONCILE") or ("1" if target != "staging" else "0")
+        ),
         agent_pattern=pick("agent_pattern", "E2E_AGENT_PATTERN", AGENT_PATTERN),
         deadline_s=deadline_s,
         teardown_reserve_s=min(60.0, max(5.0, deadline_s * 0.1)) if deadline_s > 0 else 0.0,
         started_at=time.monotonic(),
         stack_forkserver=(env.get("E2E_STACK_FORKSERVER") or "1").strip() != "0",
     )
+
+
+def _secrets_file(path: str) -> tuple[tuple[str, str], ...]:
+    """E2E_SECRETS_FILE: a JSON object of workspace secrets (values never printed)."""
+    if not path:
+        return ()
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"E2E_SECRETS_FILE {path}: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise SettingsError(f"E2E_SECRETS_FILE {path}: must be a JSON object of strings")
+    return tuple(sorted(data.items()))
 
 
 def with_profile(settings: RunSettings, profile: Profile) -> RunSettings:

@@ -24,9 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+)
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from e2e.harness import retries
 from e2e.harness.aws import THROTTLING_ERRORS, is_throttling
 from e2e.harness.report import redact
 from e2e.harness.waits import WaitTimeout, wait_for
@@ -38,6 +44,9 @@ NOT_YET_STATUSES = frozenset({"Pending", "InProgress", "Delayed"})
 NOT_YET_ERRORS = frozenset({"InvocationDoesNotExist"})
 # the poll client does not retry: a dropped connection or a timed-out read is polled again
 POLL_TRANSPORT_ERRORS = (BotoConnectionError, HTTPClientError)
+# SendCommand is repeated only when it cannot have been queued: never connected, or throttled
+SEND_NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
+SEND_ATTEMPTS = 5
 
 
 class SsmError(AssertionError):
@@ -131,6 +140,7 @@ class SsmHost:
         listener: CommandListener | None = None,
         poll_client: Any = None,
         pace: CommandPace | None = None,
+        send_client: Any = None,
     ) -> None:
         self.ssm = ssm_client
         self.poll_client = poll_client or ssm_client  # reads polled in a loop: no retries
@@ -141,6 +151,7 @@ class SsmHost:
         self.log_every_s = log_every_s
         self.listener = listener
         self.pace = pace or CommandPace()  # a workspace passes one for all its boxes: alike
+        self.send_client = send_client or ssm_client  # no botocore retries: see _send
         self._online_seen = False
 
     def __repr__(self) -> str:
@@ -189,23 +200,13 @@ class SsmHost:
     def run(
         self, script: str, *, check: bool = True, timeout_s: float | None = None
     ) -> CommandResult:
-        """Run a bash script as AWS-RunShellScript; with `check`, raise unless exit code is 0."""
+        """Run a script as AWS-RunShellScript, which hands it to /bin/sh (dash on Ubuntu): it
+        must be POSIX sh or start with `#!/bin/bash`. With `check`, raise unless exit code 0."""
         self.wait_online()
         started = time.monotonic()
-        try:
-            sent = self.ssm.send_command(
-                InstanceIds=[self.instance_id],
-                DocumentName="AWS-RunShellScript",
-                Parameters={"commands": [script]},
-                TimeoutSeconds=max(30, int(timeout_s or self.command_timeout_s)),
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("InvalidInstanceId", "InvalidTarget"):
-                raise BoxGone(f"{self.instance_id}: not a live managed instance ({code})") from exc
-            raise
-        command_id = sent["Command"]["CommandId"]
-        answer = self._poll(command_id, script, started, timeout_s or self.command_timeout_s)
+        limit_s = timeout_s or self.command_timeout_s
+        command_id = self._send(script, limit_s)
+        answer = self._poll(command_id, script, started, limit_s)
         result = CommandResult(
             instance_id=self.instance_id,
             command_id=command_id,
@@ -225,6 +226,35 @@ class SsmHost:
                 raise BoxGone(f"command never ran to completion:\n{result.describe()}")
             raise SsmError(f"command failed:\n{result.describe()}")
         return result
+
+    def _send(self, script: str, limit_s: float) -> str:
+        """SendCommand, once: it has no idempotency token, so it is repeated only when it
+        cannot have been queued (throttled, or the connection never got through). The box
+        kills the command at `executionTimeout`, the same deadline the poll waits for."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                sent = self.send_client.send_command(
+                    InstanceIds=[self.instance_id],
+                    DocumentName="AWS-RunShellScript",
+                    Parameters={
+                        "commands": [script],
+                        "executionTimeout": [str(max(1, int(limit_s)))],
+                    },
+                    TimeoutSeconds=max(30, int(limit_s)),
+                )
+                return str(sent["Command"]["CommandId"])
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in ("InvalidInstanceId", "InvalidTarget"):
+                    raise BoxGone(f"{self.instance_id}: not a managed instance ({code})") from exc
+                if not is_throttling(exc) or attempt == SEND_ATTEMPTS:
+                    raise
+            except SEND_NOT_SENT:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+            retries.LEDGER.record_aws("SendCommand", {"InstanceId": self.instance_id}, 1)
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _poll(
         self, command_id: str, script: str, started: float, timeout_s: float

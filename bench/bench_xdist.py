@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_gate import machine  # noqa: E402
+
+from reference.procs import die_with_parent  # noqa: E402
 
 BAR_SPEEDUP = 1.6
 BAR_WALL_N2_S = 60.0
@@ -60,7 +63,8 @@ def run_suite(workers: str, out: Path, run: int) -> dict[str, Any]:
     junit = out / f"xdist-n{workers}-{run}.xml"
     cmd = [*E2E_PYTEST, "-q", "-n", workers, "--junitxml", str(junit)]
     started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    # SIGTERM (pytest's orderly stop) if this benchmark ends first: its stacks go with it
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, preexec_fn=die_with_parent)
     wall = time.perf_counter() - started
     (out / f"xdist-n{workers}-{run}.log").write_text(done.stdout + done.stderr)
     tail = (done.stdout.strip().splitlines() or ["(no output)"])[-1]

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from reference.procs import die_with_parent  # noqa: E402
+
 BENCHES: dict[str, list[str]] = {
     "gate": ["bench/bench_gate.py", "--runs", "10"],
     "overhead": ["bench/bench_overhead.py", "--runs", "5"],
@@ -117,7 +121,8 @@ def main() -> int:
         for name in [n for n in args.only.split(",") if n]:
             cmd = [sys.executable, *BENCHES[name], "--out", str(args.out)]
             print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
-            if subprocess.run(cmd, cwd=REPO).returncode != 0:
+            # a benchmark ends with this script (SIGTERM), and its stack with it
+            if subprocess.run(cmd, cwd=REPO, preexec_fn=die_with_parent).returncode != 0:
                 failed.append(name)
     found = rows(args.out, args.out.parent)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,10 @@ started. A request
 (pgid = pid), with the server's environment changed as asked, its output in the given files,
 until SIGTERM/SIGINT.
 
-No stack outlives the server: end of stdin (the harness closed it, or died) ends the server,
-and each stack gets SIGTERM when the server ends (PR_SET_PDEATHSIG), so it stops its boxes.
-The server stays single-threaded, so forking it is safe; it reaps its children on SIGCHLD.
+No stack outlives the server: end of stdin (the harness closed it) or the end of the process
+that started it ends the server, and each stack stops, boxes included, once the server has
+ended (`run_stack` watches its parent, like `serve`). The server stays single-threaded, so
+forking it is safe; it reaps its children on SIGCHLD.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reference.procs import die_with_parent
+from reference.procs import watch_parent
 
 REQUEST_READ_S = 10.0  # a connected client sends its one line at once
 DEFAULT_REGION = "us-east-1"
@@ -114,8 +115,7 @@ def _child(
     os.setsid()
     gc.enable()  # the server's heap stays frozen: collections here scan only the stack's own
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    die_with_parent()
-    if os.getppid() != server_pid:  # the server ended between fork and prctl
+    if os.getppid() != server_pid:  # the server ended already: no stack is wanted
         return 1
     _redirect(0, None, os.O_RDONLY)
     _redirect(1, request.get("stdout"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -130,7 +130,7 @@ def _child(
         os.write(announce_fd, (json.dumps(info) + "\n").encode())
         os.close(announce_fd)
 
-    return run_stack(os.environ, announce)
+    return run_stack(os.environ, announce, parent_pid=server_pid)
 
 
 def _read_announce(read_fd: int, timeout_s: float) -> bytes:
@@ -197,14 +197,18 @@ def answer_to(raw: bytes, server_fds: Sequence[int] = ()) -> dict[str, Any]:
         return {"id": None, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _serve_socket(listener: socket.socket) -> None:
-    """One request per connection, one at a time; end of stdin ends the loop."""
+def _serve_socket(listener: socket.socket, parent_fd: int | None) -> None:
+    """One request per connection, one at a time; end of stdin, or of the process that started
+    the server (`parent_fd` readable), ends the loop."""
     stdin_fd = sys.stdin.fileno()
+    own_fds = [listener.fileno()] + ([] if parent_fd is None else [parent_fd])  # not a stack's
     while True:
-        ready, _, _ = select.select([stdin_fd, listener], [], [])
+        ready, _, _ = select.select([stdin_fd, *own_fds], [], [])
+        if parent_fd is not None and parent_fd in ready:
+            return
         if stdin_fd in ready and not os.read(stdin_fd, 4096):
             return
-        if listener not in ready:
+        if listener.fileno() not in ready:
             continue
         conn, _ = listener.accept()
         with conn:
@@ -213,13 +217,14 @@ def _serve_socket(listener: socket.socket) -> None:
                 raw = conn.makefile("rb").readline()
             except OSError:
                 continue  # a client that never finished its request: next one
-            answer = answer_to(raw, (listener.fileno(), conn.fileno()))
+            answer = answer_to(raw, (*own_fds, conn.fileno()))
             with contextlib.suppress(OSError):  # a client that gave up waiting
                 conn.sendall((json.dumps(answer) + "\n").encode())
 
 
-def main(listen_fd: int) -> int:
+def main(listen_fd: int, parent_pid: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness stops us by closing stdin
+    parent_fd = watch_parent(parent_pid)  # before the imports: it may end while they run
     # No collections while importing (~0.4 s of a 2.5 s start-up), and none of the warm heap
     # afterwards: frozen, its ~400k objects are never scanned again by a forked stack's
     # collections, nor copied on write by them (the fork server pattern of the gc docs).
@@ -228,7 +233,7 @@ def main(listen_fd: int) -> int:
     gc.freeze()
     signal.signal(signal.SIGCHLD, _reap)
     print(json.dumps({"ready": True, "pid": os.getpid()}), flush=True)
-    _serve_socket(socket.socket(fileno=listen_fd))
+    _serve_socket(socket.socket(fileno=listen_fd), parent_fd)
     # Nothing here needs finalizing, and tearing down the warmed modules takes ~1.4 s that
     # the harness would wait for at the end of every run.
     sys.stdout.flush()

@@ -2,7 +2,9 @@
 
 Never imported: the stack announces its endpoints and credentials on its first stdout line.
 The process gets its own session, so a Ctrl-C at the terminal reaches pytest (which cleans up
-its workspaces through the still-running stack) before the stack is stopped.
+its workspaces through the still-running stack) before the stack is stopped. Should this
+process end without stopping it (SIGKILL; a benchmark's default SIGTERM), the stack stops
+itself, boxes included: it watches the process that started it (docs/contract.md, Processes).
 """
 
 from __future__ import annotations

@@ -77,8 +77,9 @@ class ForkedProcess:
 class ForkServer:
     """The fork server, owned or shared. Owned (`ForkServer(log)`): started here on first use
     (or by `start()`), listening on a fresh Unix socket; `close()` ends it, and every stack it
-    forked then gets SIGTERM (they die with it). Shared (`socket_path=`): one that its owner —
-    the pytest controller, for all xdist workers — started; `close()` leaves it alone."""
+    forked then stops (they end with it, as it ends with this process). Shared
+    (`socket_path=`): one that its owner — the pytest controller, for all xdist workers —
+    started; `close()` leaves it alone."""
 
     def __init__(
         self, log_path: Path, start_timeout_s: float = 60.0, socket_path: Path | None = None

@@ -37,10 +37,10 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    cases = matrix_cases()
+    settings = load_run_settings()
+    cases = matrix_cases(settings.plugin_name)
     if args.only:
         cases = select_cases(cases, args.only)
-    settings = load_run_settings()
     print(f"kill matrix: {len(cases)} cases, run {settings.run_id}, {settings.restarts} restarts")
 
     forkserver = new_forkserver(settings)  # one warm server forks every case's stack
@@ -48,7 +48,7 @@ def main() -> int:
     def run_case(case: Case) -> Outcome:
         label = "mutant-" + (case.name.replace(",", "+") if case.faults else "none")
         with fault_stack(settings, case.faults, label, forkserver) as handle:
-            return gate_once(handle, purpose=label[:20])
+            return gate_once(handle, purpose=label[:20], fixture=case.fixture)
 
     try:
         rows = run_matrix(cases, run_case, jobs=args.jobs)

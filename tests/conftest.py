@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from reference.platform.testing.waits import Eventually
+from e2e.harness.waits import wait_for
 
 T = TypeVar("T")
 
@@ -26,9 +26,9 @@ T = TypeVar("T")
 def wait_until(
     what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 10.0
 ) -> T:
-    """Poll `probe` until `ok(value)`; on timeout fail naming what was last seen."""
-    result: T = Eventually.wait(probe, ok, what, timeout_s)
-    return result
+    """Poll `probe` until `ok(value)`; on timeout fail naming what was last seen (the
+    harness's own wait, so tests and the suite share one Eventually)."""
+    return wait_for(what, probe, ok, timeout_s=timeout_s, poll_s=0.01).value
 
 
 @dataclass

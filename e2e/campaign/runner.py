@@ -16,8 +16,10 @@ from e2e.campaign.verdicts import Outcome
 from e2e.harness.cleanup import Cleanup
 from e2e.harness.forkserver import ForkServer
 from e2e.harness.gate import GateContext, run_gate
+from e2e.harness.report import redact
 from e2e.harness.session import StackHandle, start_embedded
-from e2e.harness.settings import RunSettings
+from e2e.harness.fixture import TemplateFixture
+from e2e.harness.settings import FIXTURES, RunSettings
 from e2e.harness.verify import VerificationFailed
 
 log = logging.getLogger("e2e.campaign")
@@ -52,19 +54,21 @@ def diagnosis_of(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first[0]}"[:300]
 
 
-def gate_once(handle: StackHandle, purpose: str) -> Outcome:
-    """One gate run on `handle`'s stack: its workspace is removed and the account checked for
-    leaks before returning, whatever the gate said."""
+def gate_once(handle: StackHandle, purpose: str, fixture: str | None = None) -> Outcome:
+    """One gate run on `handle`'s stack (with the template `fixtures/templates/<fixture>` when
+    given): its workspace is removed and the account checked for leaks before returning,
+    whatever the gate said."""
     ctx = GateContext(handle.platform, handle.aws, handle.settings, Cleanup(), stack=handle)
+    template = TemplateFixture.from_dir(FIXTURES / "templates" / fixture) if fixture else None
     outcome = Outcome(stack_start_s=handle.stack.start_s if handle.stack else 0.0)
     started = time.perf_counter()
     try:
-        result = run_gate(ctx, purpose=purpose)
+        result = run_gate(ctx, purpose=purpose, fixture=template)
         labels = [v.label for v in result.verifications]
         outcome.message = f"gate passed: {len(labels)} verifications ({', '.join(labels)})"
     except Exception as exc:
         outcome.error_type = type(exc).__name__
-        outcome.message = str(exc)[:MESSAGE_CAP]
+        outcome.message = redact(str(exc))[:MESSAGE_CAP]
         outcome.diagnosis = diagnosis_of(exc)
     finally:
         outcome.seconds = round(time.perf_counter() - started, 3)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from e2e.campaign.machine import machine
-from e2e.campaign.verdicts import BENIGN_FAULTS, Case, Outcome, judge
+from e2e.campaign.verdicts import Case, Outcome, judge
+from e2e.harness.faults import BENIGN
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Epoch:
 
 
 def plan(
-    seed: int, runs: int, per_stack: int, faults: Sequence[str] = BENIGN_FAULTS
+    seed: int, runs: int, per_stack: int, faults: Sequence[str] = tuple(BENIGN)
 ) -> list[Epoch]:
     """Epochs of at most `per_stack` runs, each with every benign fault on with p = 1/2."""
     if runs < 0 or per_stack < 1:

@@ -1,4 +1,4 @@
-"""What the gate must say for each fault switch (DESIGN §8), and how a run is judged.
+"""What the gate must say for each fault switch (fixtures/faults.yaml), and how a run is judged.
 
 Pure bookkeeping, no I/O: the runners produce an `Outcome`, `judge` compares it with the `Case`.
 A product fault counts as caught only when the gate failed with a *diagnosis* (a
@@ -11,28 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from e2e.harness.faults import BENIGN, FAULTS, PRODUCT
+from e2e.harness.fixture import TemplateFixture
+from e2e.harness.settings import FIXTURES, TEMPLATE_FIXTURE
+
 Kind = Literal["product", "benign", "control"]
 
 HISTORICAL = "restart-drops-template"
-STUB_DIAGNOSIS = "config.yaml is the 218-byte stub; prompts missing"
-
-# fault → phrases the failure message must contain (the cause, not just "something differs")
-PRODUCT_DIAGNOSES: dict[str, tuple[str, ...]] = {
-    HISTORICAL: (f"template: {STUB_DIAGNOSIS}",),
-    "reconcile-drops-template": (f"template: {STUB_DIAGNOSIS}",),
-    "drop-prompts": ("template: prompts missing",),
-    "no-allowlist": ("user/agent files changed: /configs/CLAUDE.md", "(template default)"),
-    "fresh-volume": ("user/agent files lost:",),
-    "plugin-lost": ("plugin seo-all is installed but /configs/plugins/seo-all/ is empty",),
-}
-BENIGN_FAULTS: tuple[str, ...] = (
-    "late-reconcile",
-    "slow-boot",
-    "ssm-delay",
-    "aws-throttle",
-    "platform-5xx",
-)
-DIAGNOSED_ERROR = "VerificationFailed"  # the harness's "DESIGN §4 violated …" failure
+DIAGNOSED_ERRORS = frozenset({"VerificationFailed"})  # the harness's "invariant violated …"
 
 
 @dataclass(frozen=True)
@@ -42,6 +28,7 @@ class Case:
     faults: tuple[str, ...]
     kind: Kind
     diagnosis: tuple[str, ...] = ()  # product: phrases the failure must contain
+    fixture: str | None = None  # the template the row needs (fixtures/templates/<name>)
 
     @property
     def name(self) -> str:
@@ -52,20 +39,23 @@ class Case:
         return "red: " + " + ".join(self.diagnosis) if self.kind == "product" else "green"
 
 
-def matrix_cases() -> list[Case]:
+def _product_case(faults: tuple[str, ...], plugin: str) -> Case:
+    """The row of a product fault (the first of `faults`), its diagnosis filled in from the
+    template fixture the row runs with."""
+    fault = FAULTS[faults[0]]
+    directory = FIXTURES / "templates" / (fault.fixture or TEMPLATE_FIXTURE.name)
+    words = fault.expected_words(TemplateFixture.from_dir(directory), plugin)
+    return Case(faults, "product", tuple(words), fault.fixture)
+
+
+def matrix_cases(plugin: str = "seo-all") -> list[Case]:
     """Every fault switch once, the no-fault control, and the race that made the old gate flap
     (the reconcile drop firing late) — product faults first, historical bug at the top."""
-    product = sorted(PRODUCT_DIAGNOSES, key=lambda f: (f != HISTORICAL, f))
-    cases = [Case((f,), "product", PRODUCT_DIAGNOSES[f]) for f in product]
-    cases.append(
-        Case(
-            ("reconcile-drops-template", "late-reconcile"),
-            "product",
-            PRODUCT_DIAGNOSES["reconcile-drops-template"],
-        )
-    )
-    cases += [Case((f,), "benign") for f in BENIGN_FAULTS]
-    cases.append(Case(tuple(BENIGN_FAULTS), "benign"))  # all at once: their interplay too
+    product = sorted(PRODUCT, key=lambda f: (f != HISTORICAL, f))
+    cases = [_product_case((f,), plugin) for f in product]
+    cases.append(_product_case(("reconcile-drops-template", "late-reconcile"), plugin))
+    cases += [Case((f,), "benign") for f in BENIGN]
+    cases.append(Case(tuple(BENIGN), "benign"))  # all at once: their interplay too
     cases.append(Case((), "control"))
     return cases
 
@@ -111,7 +101,7 @@ def judge(case: Case, outcome: Outcome) -> str:
     if case.kind == "product":
         if outcome.error_type is None:
             return SURVIVED
-        if outcome.error_type != DIAGNOSED_ERROR:
+        if outcome.error_type not in DIAGNOSED_ERRORS:
             return WRONG_DIAGNOSIS
         missing = [p for p in case.diagnosis if p not in outcome.message]
         return WRONG_DIAGNOSIS if missing else CAUGHT

@@ -14,6 +14,9 @@ CODE_DIR = "/opt/molecule"  # read-only: holds the `reference/box` package
 SITE_DIR = "/opt/molecule-site"  # read-only: the venv's site-packages (boto3, yaml)
 PYTHON = "/usr/bin/python3"  # Debian's interpreter (the venv's lives under /root, unseen)
 
+# SSM Run Command, laid out like amazon-ssm-agent (see reference/box/ssm_exec.py).
+SSM_ORCHESTRATION_ROOT = "/var/lib/amazon/ssm"
+
 # SSM output limits, as on AWS.
 OUTPUT_CAP_CHARS = 24_000
 LIST_OUTPUT_CAP_CHARS = 2_500

@@ -306,12 +306,11 @@ class Fleet:
         box = self.boxes.get(instance_id)
         if box is None or box.ended or not box.online:
             return False
-        script = "\n".join(command.commands) + "\n"
         return box.process.send(
             {
                 "op": "run",
                 "id": command.command_id,
-                "script": script,
+                "commands": list(command.commands),
                 "cwd": command.working_directory,
                 "timeout": command.execution_timeout_s,
                 "ack_delay": self.delays.hidden_s,

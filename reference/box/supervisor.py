@@ -185,7 +185,7 @@ def molecule_lifecycle() -> None:
         code = 70
         if user_data is not None:
             try:
-                Registry(user_data["platform_url"], user_data["workspace_token"]).boot_failed(
+                Registry.for_user_data(user_data).boot_failed(
                     user_data["workspace_id"], instance["instance_id"], f"agent crashed: {exc!r}"
                 )
             except (RegistryError, KeyError) as report_exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,26 +25,59 @@ T = TypeVar("T")
 
 
 def wait_until(
-    what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 10.0
+    what: str,
+    probe: Callable[[], T],
+    ok: Callable[[T], bool],
+    timeout_s: float = 10.0,
+    every_s: float = 0.01,
 ) -> T:
     """Poll `probe` until `ok(value)`; on timeout fail naming what was last seen (the
     harness's own wait, so tests and the suite share one Eventually)."""
-    return wait_for(what, probe, ok, timeout_s=timeout_s, poll_s=0.01).value
+    return wait_for(what, probe, ok, timeout_s=timeout_s, poll_s=every_s).value
 
 
 @dataclass
 class FakeRegistry:
-    """Records `/registry/*` calls; serves `plugins` per workspace."""
+    """Records `/registry/*` calls; serves each workspace's plugins by name.
+
+    Like the product's tenant guard, it answers 400 to a guarded call without
+    `X-Molecule-Org-Id` and 404 to one with another org's id; those calls land in `refused`.
+    """
 
     url: str = ""
+    org_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
-    plugins: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, org header
+    plugins: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of(self, kind: str, workspace_id: str) -> list[Any]:
         key = "id" if kind == "register" else "workspace_id"
         with self.lock:
             return [b for _, p, b in self.calls if p.endswith(kind) and b.get(key) == workspace_id]
+
+    def serve_plugin(
+        self,
+        workspace_id: str,
+        name: str,
+        files: dict[str, str] | dict[str, bytes],
+        source: str | None = None,
+    ) -> None:
+        answer = {"name": name, "source": source or f"local://{name}", "files": encode_files(files)}
+        with self.lock:
+            self.plugins.setdefault(workspace_id, {})[name] = answer
+
+    def plugin_requests(self, workspace_id: str) -> list[str]:
+        """The plugin names this workspace's boxes asked for, in order."""
+        prefix = f"/registry/workspaces/{workspace_id}/plugins/"
+        with self.lock:
+            return [
+                p[len(prefix) :] for m, p, _ in self.calls if m == "GET" and p.startswith(prefix)
+            ]
+
+    def refused_for(self, workspace_id: str) -> list[tuple[str, str, str]]:
+        with self.lock:
+            return [r for r in self.refused if workspace_id in r[1]]
 
 
 @pytest.fixture(scope="session")
@@ -54,24 +88,52 @@ def fake_registry() -> Iterator[FakeRegistry]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _answer(self, body: Any) -> None:
-            data = json.dumps(body).encode()
+        def _answer(self, body: Any, status: int = 200) -> None:
+            data = b"" if body is None else json.dumps(body).encode()
             # a box killed mid-heartbeat hangs up: nothing to answer then
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
-        def do_GET(self) -> None:  # /registry/workspaces/<id>/plugins
+        def _guard(self, method: str) -> bool:
+            """The tenant guard: True when the call may pass (it answered otherwise)."""
+            if self.path in ORG_EXEMPT:
+                return True
+            org = self.headers.get(ORG_HEADER)
+            if org == registry.org_id:
+                return True
+            with registry.lock:
+                registry.refused.append((method, self.path, org or ""))
+            if not org:
+                self._answer({"code": "TENANT_ORG_HEADER_REQUIRED"}, 400)
+            else:
+                self._answer(None, 404)
+            return False
+
+        def do_GET(self) -> None:  # /registry/workspaces/<id>/plugins/<name>
+            if not self._guard("GET"):
+                return
             with registry.lock:
                 registry.calls.append(("GET", self.path, {}))
-            workspace_id = self.path.split("/")[-2]
-            self._answer(registry.plugins.get(workspace_id, []))
+            parts = self.path.split("/")
+            if len(parts) != 6 or parts[1:3] != ["registry", "workspaces"] or parts[4] != "plugins":
+                self._answer({"error": f"no route {self.path}"}, 404)
+                return
+            workspace_id, name = parts[3], urllib.parse.unquote(parts[5])
+            with registry.lock:
+                answer = registry.plugins.get(workspace_id, {}).get(name)
+            if answer is None:
+                self._answer({"error": f"plugin {name!r} is not installed"}, 404)
+            else:
+                self._answer(answer)
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)))
+            if not self._guard("POST"):
+                return
             with registry.lock:
                 registry.calls.append(("POST", self.path, body))
             self._answer({"status": "ok"})
@@ -110,6 +172,9 @@ def aws_client(stack: Any, service: str) -> Any:
     )
 
 
+TENANT_SLUG = "tests"
+
+
 @dataclass
 class Workspaces:
     """Provisions workspaces exactly as docs/contract.md says the control plane does."""
@@ -128,9 +193,10 @@ class Workspaces:
     def new_id(self) -> str:
         return str(uuid.uuid4())
 
-    def put_config(self, workspace_id: str, files: dict[str, str]) -> str:
+    def put_config(self, workspace_id: str, files: dict[str, str] | dict[str, bytes]) -> str:
+        """Stage a config set: SecretString is a flat `{relpath: base64 of the raw bytes}`."""
         name = f"molecule/workspace/{workspace_id}/config"
-        body = json.dumps({"config_files": files})
+        body = json.dumps(encode_files(files))
         try:
             self.sm.create_secret(Name=name, SecretString=body)
         except self.sm.exceptions.ResourceExistsException:
@@ -154,31 +220,42 @@ class Workspaces:
             )["VolumeId"]
         )
 
+    def user_data(
+        self,
+        workspace_id: str,
+        backend: str = "saas",
+        persistence: str = "persist",
+        plugins: list[str] | None = None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        env = {"MOLECULE_DECLARED_PLUGINS": ",".join(plugins or [])}
+        return {
+            "workspace_id": workspace_id,
+            "org_id": self.registry.org_id,
+            "platform_url": self.registry.url,
+            "workspace_token": "tok-" + workspace_id[:8],
+            "backend": backend,
+            "secret_id": f"molecule/workspace/{workspace_id}/config",
+            "data_persistence": persistence,
+            "env": env,
+            **overrides,
+        }
+
     def launch(
         self,
         workspace_id: str,
-        volume_id: str,
+        volume_id: str | None = None,
         attach: bool = True,
-        generation: int = 1,
+        backend: str = "saas",
+        persistence: str = "persist",
+        plugins: list[str] | None = None,
         **user_data_overrides: Any,
     ) -> str:
-        user_data = {
-            "workspace_id": workspace_id,
-            "secret_id": f"molecule/workspace/{workspace_id}/config",
-            "platform_url": self.registry.url,
-            "workspace_token": "tok-" + workspace_id[:8],
-            "backend": "saas",
-            "env": {},
-            **user_data_overrides,
-        }
-        tags = {
-            "Role": "workspace",
-            "WorkspaceId": workspace_id,
-            "Name": f"ws-{workspace_id[:12]}",
-            "Generation": str(generation),
-            "DataVolumeId": volume_id,
-            "Backend": "saas",
-        }
+        """run_instances with the two tags the product sets, then attach the volume (if any)."""
+        user_data = self.user_data(
+            workspace_id, backend, persistence, plugins, **user_data_overrides
+        )
+        tags = {"Name": f"ws-tenant-{TENANT_SLUG}-{workspace_id[:8]}", "Role": "workspace"}
         answer = self.ec2.run_instances(
             ImageId="ami-12c6146b",
             MinCount=1,
@@ -193,9 +270,27 @@ class Workspaces:
         )
         instance_id = str(answer["Instances"][0]["InstanceId"])
         self.instances.append(instance_id)
-        if attach:
+        if volume_id and attach:
             self.ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf")
         return instance_id
+
+    def registered(self, workspace_id: str, instance_id: str) -> dict[str, Any]:
+        """Wait until this instance's box registered; its register body."""
+        found = wait_until(
+            f"{instance_id} registered",
+            lambda: [
+                r
+                for r in self.registry.of("register", workspace_id)
+                if r["instance_id"] == instance_id
+            ],
+            bool,
+        )
+        return dict(found[0])
+
+    def end(self, instance_id: str) -> None:
+        """Terminate and wait until the box is gone (its snapshot, if any, is then taken)."""
+        self.terminate(instance_id)
+        wait_until(f"{instance_id} gone", lambda: self.ping(instance_id), lambda s: s != "Online")
 
     def terminate(self, instance_id: str) -> None:
         self.ec2.terminate_instances(InstanceIds=[instance_id])

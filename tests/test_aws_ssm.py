@@ -17,7 +17,7 @@ def box(make_workspaces: Callable[[], Any]) -> Iterator[tuple[Any, str]]:
     spaces = make_workspaces()
     workspace_id = spaces.new_id()
     spaces.put_config(workspace_id, CONFIG)
-    instance_id = spaces.launch(workspace_id, spaces.new_volume(workspace_id))
+    instance_id = spaces.launch(workspace_id, persistence="ephemeral")
     yield spaces, instance_id
     spaces.terminate(instance_id)
 
@@ -72,6 +72,40 @@ def test_commands_run_in_order_in_one_shell_with_exit_code(box: tuple[Any, str])
     failed = run(spaces, iid, "echo partial", "exit 42")
     assert (failed["Status"], failed["ResponseCode"]) == ("Failed", 42)
     assert failed["StandardOutputContent"] == "partial\n"
+
+
+BASH_ONLY = 'mapfile -t lines < <(printf "a\\nb\\n")\necho "second: ${lines[1]}"'
+
+
+def test_a_script_without_a_shebang_runs_under_dash(box: tuple[Any, str]) -> None:
+    """Like amazon-ssm-agent: `sh -c <_script.sh>`, and sh is dash (reference/box/ssm_exec.py)."""
+    spaces, iid = box
+    assert run(spaces, iid, "readlink -f /usr/bin/sh")["StandardOutputContent"] == "/usr/bin/dash\n"
+    dash = run(spaces, iid, BASH_ONLY)
+    assert (dash["Status"], dash["ResponseCode"]) == ("Failed", 2)
+    assert dash["StandardErrorContent"].endswith(
+        "/_script.sh: 1: Syntax error: redirection unexpected\n"
+    ), dash["StandardErrorContent"]
+    bash = run(spaces, iid, "#!/bin/bash\n" + BASH_ONLY)
+    assert (bash["Status"], bash["StandardOutputContent"]) == ("Success", "second: b\n")
+
+
+def test_the_script_is_written_where_the_agent_writes_it(box: tuple[Any, str]) -> None:
+    spaces, iid = box
+    first = run(spaces, iid, "echo one", "echo two")
+    path = (
+        f"/var/lib/amazon/ssm/{iid}/document/orchestration/{first['CommandId']}"
+        "/awsrunShellScript/0.awsrunShellScript/_script.sh"
+    )
+    seen = run(spaces, iid, f"stat -c %a {path}; cat {path}")["StandardOutputContent"]
+    assert seen == "700\necho one\necho two\n"
+
+
+def test_default_working_directory_and_environment_are_the_agents(box: tuple[Any, str]) -> None:
+    spaces, iid = box
+    out = run(spaces, iid, 'pwd; echo "$AWS_SSM_INSTANCE_ID $AWS_SSM_REGION_NAME"')
+    region = spaces.stack.config.region
+    assert out["StandardOutputContent"] == f"/var/snap/amazon-ssm-agent/7993\n{iid} {region}\n"
 
 
 def test_working_directory_is_honoured(box: tuple[Any, str]) -> None:
@@ -160,7 +194,7 @@ def test_terminated_instance_loses_ping_and_everything_in_it_dies(
 ) -> None:
     workspace_id = workspaces.new_id()
     workspaces.put_config(workspace_id, CONFIG)
-    iid = workspaces.launch(workspace_id, workspaces.new_volume(workspace_id))
+    iid = workspaces.launch(workspace_id, persistence="ephemeral")
     workspaces.wait_online(iid)
     run(workspaces, iid, "nohup sleep 302.5 >/dev/null 2>&1 &")
     assert processes_mentioning("sleep 302.5")

@@ -42,7 +42,7 @@ def test_secret_is_read_through_the_stack_and_missing_one_is_named(workspaces: A
     ws = workspaces.new_id()
     workspaces.put_config(ws, {"config.yaml": "name: a\n"})
     secret = get_secret_string(*args, f"molecule/workspace/{ws}/config")
-    assert json.loads(secret) == {"config_files": {"config.yaml": "name: a\n"}}
+    assert json.loads(secret) == {"config.yaml": "bmFtZTogYQo="}  # flat: relpath → base64
     with pytest.raises(AwsError) as caught:
         get_secret_string(*args, "molecule/workspace/missing/config")
     assert caught.value.code == "ResourceNotFoundException"

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from pathlib import Path
 
 import pytest
 
-from reference.box.agent import ConfigError, build_card, parse_config
+from reference.box.agent import ConfigError, build_card, parse_config, save_token
 from reference.box.delivery import (
     STUB_CONFIG,
     DeliveryError,
+    decode_files,
     deliver,
     ensure_config,
     mirror_plugins,
     write_plugin,
 )
+
+# Bytes a text-based delivery would change: the product ships raw bytes (base64 on the wire).
+AWKWARD = {
+    "config.yaml": b"name: awkward\r\nrole: crlf\r\n",
+    "prompts/bom.md": b"\xef\xbb\xbfstarts with a BOM\n",
+    "prompts/no-final-newline.md": b"last line without a newline",
+    "prompts/empty.md": b"",
+    "prompts/naïve café.md": b"non-ASCII name, with a space\n",
+    "prompts/one/two/three/four.md": b"nested four levels\n",
+    "prompts/latin1.md": b"caf\xe9 is not UTF-8\n",
+}
+
+
+def b(files: dict[str, str]) -> dict[str, bytes]:
+    return {rel: text.encode() for rel, text in files.items()}
+
+
+def wire(files: dict[str, bytes]) -> dict[str, str]:
+    return {rel: base64.b64encode(data).decode() for rel, data in files.items()}
+
 
 TEMPLATE = {
     "config.yaml": "name: seo-agent\nrole: SEO\nprompt_files:\n  - prompts/system.md\n",
@@ -47,16 +69,37 @@ def seed(root: Path, files: dict[str, str]) -> None:
 
 
 def test_delivers_every_file_byte_for_byte(tmp_path: Path) -> None:
-    report = deliver(tmp_path, TEMPLATE)
-    assert tree(tmp_path) == {rel: text.encode() for rel, text in TEMPLATE.items()}
+    report = deliver(tmp_path, b(TEMPLATE))
+    assert tree(tmp_path) == b(TEMPLATE)
     assert sorted(report.written) == sorted(TEMPLATE)
     assert not report.stub_written
+
+
+def test_awkward_bytes_survive_the_wire_and_the_write(tmp_path: Path) -> None:
+    deliver(tmp_path, decode_files(wire(AWKWARD)))
+    assert tree(tmp_path) == AWKWARD
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("not base64!", "not valid base64"), ("YQ", "not valid base64"), (7, "not a base64 string")],
+)
+def test_bad_base64_is_refused_naming_the_path(value: object, reason: str) -> None:
+    with pytest.raises(DeliveryError, match=f"'prompts/x.md' (is )?{reason}"):
+        decode_files({"config.yaml": "bmFtZTogYQo=", "prompts/x.md": value}, "config secret s")
+
+
+def test_a_set_that_is_not_a_map_or_nests_a_file_is_refused() -> None:
+    with pytest.raises(DeliveryError, match="not a JSON object"):
+        decode_files(["config.yaml"])
+    with pytest.raises(DeliveryError, match=r"'prompts/a/b\.md' needs 'prompts/a'"):
+        decode_files({"prompts/a": "", "prompts/a/b.md": ""})
 
 
 def test_replaces_changed_template_files_and_keeps_user_files(tmp_path: Path) -> None:
     seed(tmp_path, USER_FILES)
     seed(tmp_path, {"config.yaml": "name: old\n", "prompts/system.md": "old prompt\n"})
-    deliver(tmp_path, TEMPLATE)
+    deliver(tmp_path, b(TEMPLATE))
     expected = {rel: text.encode() for rel, text in {**USER_FILES, **TEMPLATE}.items()}
     assert tree(tmp_path) == expected
 
@@ -65,7 +108,7 @@ def test_removes_template_owned_files_the_set_lacks_but_nothing_else(tmp_path: P
     seed(tmp_path, USER_FILES)
     seed(tmp_path, {"prompts/retired.md": "gone\n", "prompts/old/deep.md": "gone\n"})
     seed(tmp_path, {"notes/prompts/keep.md": "not template-owned\n", "prompts.md": "keep\n"})
-    report = deliver(tmp_path, TEMPLATE)
+    report = deliver(tmp_path, b(TEMPLATE))
     assert sorted(report.removed) == ["prompts/old/deep.md", "prompts/retired.md"]
     assert not (tmp_path / "prompts/old").exists()  # emptied template-owned dir pruned
     assert (tmp_path / "notes/prompts/keep.md").read_text() == "not template-owned\n"
@@ -76,7 +119,7 @@ def test_removes_template_owned_files_the_set_lacks_but_nothing_else(tmp_path: P
 
 def test_writes_the_218_byte_stub_when_no_config_arrives(tmp_path: Path) -> None:
     seed(tmp_path, {"config.yaml": "name: from-last-time\n"})
-    report = deliver(tmp_path, {"prompts/system.md": "x"})
+    report = deliver(tmp_path, {"prompts/system.md": b"x"})
     assert report.stub_written
     assert (tmp_path / "config.yaml").read_bytes() == STUB_CONFIG
     assert len(STUB_CONFIG) == 218
@@ -94,7 +137,9 @@ def test_ensure_config_leaves_an_existing_config_alone(tmp_path: Path) -> None:
 )
 def test_refuses_unsafe_paths_and_writes_nothing(tmp_path: Path, bad: str) -> None:
     with pytest.raises(DeliveryError, match="refusing"):
-        deliver(tmp_path, {"config.yaml": "name: a\n", bad: "evil"})
+        deliver(tmp_path, {"config.yaml": b"name: a\n", bad: b"evil"})
+    with pytest.raises(DeliveryError, match="refusing"):
+        decode_files({"config.yaml": "bmFtZTogYQo=", bad: "ZXZpbA=="})
     assert tree(tmp_path) == {}
 
 
@@ -105,26 +150,26 @@ def test_refuses_to_write_through_a_symlink(tmp_path: Path) -> None:
     root.mkdir()
     (root / "prompts").symlink_to(outside)
     with pytest.raises(DeliveryError, match="not a plain directory"):
-        deliver(root, TEMPLATE)
+        deliver(root, b(TEMPLATE))
     assert list(outside.iterdir()) == []
 
 
 def test_leaves_no_temporary_files(tmp_path: Path) -> None:
-    deliver(tmp_path, TEMPLATE)
-    deliver(tmp_path, {**TEMPLATE, "prompts/system.md": "changed\n"})
+    deliver(tmp_path, b(TEMPLATE))
+    deliver(tmp_path, b({**TEMPLATE, "prompts/system.md": "changed\n"}))
     assert not [p for p in tmp_path.rglob(".*delivery-*")]
 
 
 def test_writes_plugins_under_their_own_directory(tmp_path: Path) -> None:
-    written = write_plugin(tmp_path, "seo-all", {"plugin.yaml": "a", "rules/x.md": "b"})
+    written = write_plugin(tmp_path, "seo-all", {"plugin.yaml": b"a", "rules/x.md": b"b\r\n"})
     assert written == ["plugins/seo-all/plugin.yaml", "plugins/seo-all/rules/x.md"]
-    assert (tmp_path / "plugins/seo-all/rules/x.md").read_text() == "b"
+    assert (tmp_path / "plugins/seo-all/rules/x.md").read_bytes() == b"b\r\n"
     with pytest.raises(DeliveryError):
-        write_plugin(tmp_path, "../evil", {"x": "y"})
+        write_plugin(tmp_path, "../evil", {"x": b"y"})
 
 
 def test_agent_card_names_role_and_prompt_digests(tmp_path: Path) -> None:
-    deliver(tmp_path, TEMPLATE)
+    deliver(tmp_path, b(TEMPLATE))
     card = build_card(tmp_path)
     assert card["name"] == "seo-agent"
     assert card["role"] == "SEO"
@@ -134,8 +179,16 @@ def test_agent_card_names_role_and_prompt_digests(tmp_path: Path) -> None:
 
 
 def test_agent_card_lists_missing_prompt_files(tmp_path: Path) -> None:
-    deliver(tmp_path, {"config.yaml": TEMPLATE["config.yaml"]})
+    deliver(tmp_path, b({"config.yaml": TEMPLATE["config.yaml"]}))
     assert build_card(tmp_path)["missing_prompts"] == ["prompts/system.md"]
+
+
+def test_auth_token_is_saved_owner_only(tmp_path: Path) -> None:
+    save_token(tmp_path, "tok-1")
+    save_token(tmp_path, "tok-2")
+    assert (tmp_path / ".auth_token").read_text() == "tok-2"
+    assert (tmp_path / ".auth_token").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".auth_token"]
 
 
 @pytest.mark.parametrize(
@@ -163,8 +216,7 @@ def test_plugins_mirror_the_served_set(tmp_path: Path) -> None:
             "plugins/lost/skills/x/SKILL.md": "x\n",
         },
     )
-    served = [{"name": "seo-all", "source": "local://seo-all", "files": {"plugin.yaml": "v2\n"}}]
-    report = mirror_plugins(tmp_path, served)
+    report = mirror_plugins(tmp_path, {"seo-all": {"plugin.yaml": b"v2\n"}})
     assert sorted(report.removed) == ["plugins/lost", "plugins/seo-all/rules/retired.md"]
     assert tree(tmp_path / "plugins") == {"seo-all/plugin.yaml": b"v2\n"}
     for rel in ("CLAUDE.md", "MEMORY.md", ".claude/settings.json"):  # nothing else touched
@@ -178,7 +230,7 @@ def test_plugin_mirror_removes_symlinks_never_their_targets(tmp_path: Path) -> N
     root = tmp_path / "configs"
     (root / "plugins").mkdir(parents=True)
     (root / "plugins" / "sneaky").symlink_to(outside)
-    mirror_plugins(root, [])
+    mirror_plugins(root, {})
     assert not (root / "plugins" / "sneaky").exists()
     assert (outside / "keep.md").read_text() == "keep\n"
 
@@ -186,5 +238,5 @@ def test_plugin_mirror_removes_symlinks_never_their_targets(tmp_path: Path) -> N
 def test_plugin_mirror_refuses_bad_names_and_changes_nothing(tmp_path: Path) -> None:
     seed(tmp_path, {"plugins/old/plugin.yaml": "x"})
     with pytest.raises(DeliveryError, match="refusing plugin name"):
-        mirror_plugins(tmp_path, [{"name": "../escape", "files": {}}])
+        mirror_plugins(tmp_path, {"../escape": {}})
     assert (tmp_path / "plugins/old/plugin.yaml").read_text() == "x"

@@ -13,7 +13,7 @@ from reference.fleet.sandbox import BoxDirs, bwrap_argv, supervisor_command
 REPO = Path(__file__).resolve().parent.parent
 # What a box's `/` holds: the read-only OS, our code, its volume, and its own empty dirs.
 BOX_ROOT_ENTRIES = {
-    "bin", "configs", "dev", "etc", "home", "lib", "lib64", "opt", "proc", "root", "run",
+    "bin", "configs", "dev", "etc", "home", "lib", "lib64", "mnt", "opt", "proc", "root", "run",
     "sbin", "tmp", "usr", "var", "workspace", "newdir",
 }  # fmt: skip
 
@@ -78,13 +78,16 @@ def test_writes_land_in_the_boxs_own_directories(
         spaces,
         iid,
         "mkdir -p /newdir && echo a > /newdir/f && echo b > /tmp/f && echo c > /workspace/f"
-        " && echo d > /configs/f",
+        " && echo d > /configs/f && echo e > /mnt/molecule-data/f",
     )
     root = Path(aws_stack.config.state_dir) / "instances" / iid / "root"
     assert (root / "newdir/f").read_text() == "a\n"
     assert (root / "tmp/f").read_text() == "b\n"
-    assert (spaces.volume_dir(volume) / "workspace/f").read_text() == "c\n"
-    assert (spaces.volume_dir(volume) / "configs/f").read_text() == "d\n"
+    # saas: /configs and /workspace belong to the instance; only the data mount is the volume
+    assert (root / "workspace/f").read_text() == "c\n"
+    assert (root / "configs/f").read_text() == "d\n"
+    assert sorted(p.name for p in spaces.volume_dir(volume).iterdir()) == ["f"]
+    assert (spaces.volume_dir(volume) / "f").read_text() == "e\n"
 
 
 def test_boxes_do_not_see_each_other(two_boxes: tuple[Any, list[str], list[str]]) -> None:
@@ -102,10 +105,27 @@ def test_sandbox_command_line_keeps_the_isolation_flags(tmp_path: Path) -> None:
         assert flag in argv
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     assert ["--bind", str(dirs.root), "/"] == argv[argv.index(str(dirs.root)) - 1 :][:3]
-    assert "/configs" in argv and "--dir" in argv  # no volume: empty, per-instance /configs
+    assert "/configs" not in argv  # no volume: /configs is the fresh root's own directory
 
 
-def test_box_waits_for_a_late_attach_and_volume_dir_goes_with_the_volume(
+def binds(argv: list[str]) -> list[tuple[str, str]]:
+    return [(argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a == "--bind"]
+
+
+def test_a_volume_is_the_data_mount_on_saas_and_the_configs_on_docker(tmp_path: Path) -> None:
+    volume = tmp_path / "vol"
+    saas = BoxDirs(root=tmp_path / "root", volume=volume, run=tmp_path / "run")
+    assert binds(bwrap_argv(saas, supervisor_command(), tmp_path))[1:] == [
+        (str(volume), "/mnt/molecule-data")
+    ]
+    docker = BoxDirs(tmp_path / "root", volume, tmp_path / "run", volume_mode="configs")
+    assert binds(bwrap_argv(docker, supervisor_command(), tmp_path))[1:] == [
+        (str(volume / "configs"), "/configs"),
+        (str(volume / "workspace"), "/workspace"),
+    ]
+
+
+def test_a_persisting_box_waits_for_a_late_attach_and_volume_dir_goes_with_the_volume(
     workspaces: Any,
 ) -> None:
     ws = workspaces.new_id()
@@ -120,12 +140,26 @@ def test_box_waits_for_a_late_attach_and_volume_dir_goes_with_the_volume(
         lambda seen: seen == (True, False),
     )
     workspaces.ec2.attach_volume(VolumeId=volume, InstanceId=iid, Device="/dev/sdf")
-    workspaces.wait_until("register", lambda: workspaces.registry.of("register", ws), bool)
+    workspaces.registered(ws, iid)
     assert workspaces.registry.of("boot-failed", ws) == []
-    assert (workspaces.volume_dir(volume) / "configs/config.yaml").read_text() == "name: late\n"
-    workspaces.terminate(iid)
-    workspaces.wait_until("box gone", lambda: workspaces.ping(iid), lambda s: s != "Online")
+    workspaces.end(iid)
+    snapshot = workspaces.volume_dir(volume) / "snapshot"
+    workspaces.wait_until(
+        "snapshot on the volume", lambda: (snapshot / "source-instance").exists(), bool
+    )
+    assert (snapshot / "configs/config.yaml").read_text() == "name: late\n"
     workspaces.ec2.delete_volume(VolumeId=volume)
     workspaces.wait_until(
         "volume dir removed", lambda: workspaces.volume_dir(volume).exists(), lambda e: not e
     )
+
+
+def test_a_box_that_does_not_persist_starts_at_once_without_a_volume(
+    workspaces: Any, aws_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aws_stack.fleet.settings, "volume_grace_s", 60.0)
+    ws = workspaces.new_id()
+    workspaces.put_config(ws, {"config.yaml": "name: quick\n"})
+    iid = workspaces.launch(ws, persistence="ephemeral")
+    workspaces.registered(ws, iid)  # well within the 60 s a persisting box would wait
+    assert workspaces.registry.of("boot-failed", ws) == []

@@ -3,11 +3,14 @@
 Runs in the box's init process after boot, kept lean (no boto3, no urllib, no OpenSSL): fifty
 boxes live at once. An invalid config.yaml is reported once to the platform
 (`/registry/boot-failed`) and the agent stops with code 3; nothing restarts it, so nothing
-crash-loops silently.
+crash-loops silently. After a successful register it saves its token to `/configs/.auth_token`
+(0600), as the product runtime does: one of the files in `/configs` that are neither the
+user's nor the template's.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,11 +98,24 @@ def build_card(configs: Path) -> dict[str, Any]:
     return card
 
 
+def save_token(configs: Path, token: str) -> None:
+    """Write the token atomically, never readable by anyone but its owner, even mid-write."""
+    path = configs / layout.AUTH_TOKEN_FILE
+    tmp = configs / f".{layout.AUTH_TOKEN_FILE}.tmp-{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, token.encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
 def run(instance: dict[str, Any], user_data: dict[str, Any]) -> int:
     """Register and heartbeat until the box ends; returns only when the agent must stop."""
     log("start")
     workspace_id, instance_id = user_data["workspace_id"], instance["instance_id"]
-    registry = Registry(user_data["platform_url"], user_data["workspace_token"])
+    registry = Registry.for_user_data(user_data)
     interval = float(user_data.get("heartbeat_s") or instance.get("heartbeat_s") or 0.4)
     try:
         card = build_card(Path(layout.CONFIGS_DIR))
@@ -125,6 +141,10 @@ def run(instance: dict[str, Any], user_data: dict[str, Any]) -> int:
                 return EXIT_REFUSED
             time.sleep(0.5)
     log(f"registered {workspace_id} on {instance_id} as {card['name']!r}")
+    try:
+        save_token(Path(layout.CONFIGS_DIR), user_data["workspace_token"])
+    except OSError as exc:
+        log(f"could not save {layout.AUTH_TOKEN_FILE}: {exc}")
     while True:
         time.sleep(interval)
         try:

@@ -2,12 +2,16 @@
 
 Rules: every delivered file is written atomically (temp file + rename, so a reader never sees
 half a file); template-owned files (`config.yaml`, `prompts/**`) that the set lacks are removed;
-no other path is touched; a missing `config.yaml` gets the built-in stub. Every path is checked
-before anything is written, so a bad set changes nothing.
+no other path is touched; a missing `config.yaml` gets the built-in stub. Every path and every
+value is checked before anything is written, so a bad set changes nothing.
+
+Sets arrive as `{relpath: base64 of the raw bytes}` (the product's `config_files`) and are
+written as bytes: CRLF, a BOM, a missing final newline or an empty file survive exactly.
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import os
 import shutil
@@ -47,7 +51,7 @@ def is_template_owned(relpath: str) -> bool:
     return relpath == "config.yaml" or relpath.startswith("prompts/")
 
 
-def check_relpath(relpath: str) -> str:
+def check_relpath(relpath: object) -> str:
     """A clean relative POSIX path, or DeliveryError: never absolute, never `..`."""
     if not isinstance(relpath, str) or not relpath or "\x00" in relpath or "\\" in relpath:
         raise DeliveryError(f"refusing config path {relpath!r}: empty or not a plain path")
@@ -55,6 +59,37 @@ def check_relpath(relpath: str) -> str:
     if pure.is_absolute() or any(part in ("..", ".", "") for part in relpath.split("/")):
         raise DeliveryError(f"refusing config path {relpath!r}: absolute or traversing")
     return str(pure)
+
+
+def decode_files(files: object, what: str = "config set") -> dict[str, bytes]:
+    """`{relpath: base64}` → `{relpath: bytes}`, or DeliveryError naming the path and reason.
+
+    base64 is checked strictly (`binascii`, not `base64`: that module imports `re` and costs the
+    box ~10 ms): Go's StdEncoding, which the product uses, never emits whitespace.
+    """
+    if not isinstance(files, dict):
+        raise DeliveryError(f"{what} is not a JSON object of path → base64")
+    decoded: dict[str, bytes] = {}
+    for rel, value in files.items():
+        clean = check_relpath(rel)
+        if not isinstance(value, str):
+            raise DeliveryError(f"{what}: {rel!r} is not a base64 string")
+        try:
+            decoded[clean] = binascii.a2b_base64(value, strict_mode=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DeliveryError(f"{what}: {rel!r} is not valid base64 ({exc})") from exc
+    _check_no_nesting(decoded, what)
+    return decoded
+
+
+def _check_no_nesting(files: dict[str, bytes], what: str) -> None:
+    """A set cannot hold both `a` and `a/b`: one of them could not be written."""
+    for rel in files:
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in files:
+                raise DeliveryError(f"{what}: {rel!r} needs {parent!r} to be a directory")
 
 
 def _check_parents(root: Path, relpath: str) -> None:
@@ -97,16 +132,16 @@ def _template_owned_on_disk(root: Path) -> list[str]:
     return found
 
 
-def deliver(root: Path, files: dict[str, str]) -> DeliveryReport:
-    """Bring `root` (the box's /configs) in line with the delivered set."""
-    clean = {check_relpath(rel): text for rel, text in files.items()}
-    for rel, text in clean.items():
-        if not isinstance(text, str):
-            raise DeliveryError(f"config file {rel!r} is not text")
+def deliver(root: Path, files: dict[str, bytes]) -> DeliveryReport:
+    """Bring `root` (the box's /configs) in line with the delivered set (decoded bytes)."""
+    clean = {check_relpath(rel): data for rel, data in files.items()}
+    for rel, data in clean.items():
+        if not isinstance(data, bytes):
+            raise DeliveryError(f"config file {rel!r} is not bytes")
         _check_parents(root, rel)
     report = DeliveryReport()
     for rel in sorted(clean):
-        write_atomic(root / rel, clean[rel].encode("utf-8"))
+        write_atomic(root / rel, clean[rel])
         report.written.append(rel)
     for rel in sorted(_template_owned_on_disk(root)):
         if rel not in clean:
@@ -135,7 +170,7 @@ def _prune_empty_dirs(top: Path) -> None:
                 os.rmdir(dirpath)
 
 
-def _check_plugin_name(name: Any) -> str:
+def check_plugin_name(name: Any) -> str:
     if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
         raise DeliveryError(f"refusing plugin name {name!r}")
     if "\x00" in name or "\\" in name:
@@ -143,16 +178,16 @@ def _check_plugin_name(name: Any) -> str:
     return name
 
 
-def write_plugin(root: Path, name: str, files: dict[str, str]) -> list[str]:
+def write_plugin(root: Path, name: str, files: dict[str, bytes]) -> list[str]:
     """Write one installed plugin under `/configs/plugins/<name>/`."""
-    _check_plugin_name(name)
+    check_plugin_name(name)
     written = []
     base = f"plugins/{name}"
-    checked = {check_relpath(rel): text for rel, text in files.items()}
+    checked = {check_relpath(rel): data for rel, data in files.items()}
     for rel in checked:
         _check_parents(root, f"{base}/{rel}")
-    for rel, text in sorted(checked.items()):
-        write_atomic(root / base / rel, text.encode("utf-8"))
+    for rel, data in sorted(checked.items()):
+        write_atomic(root / base / rel, data)
         written.append(f"{base}/{rel}")
     return written
 
@@ -165,22 +200,19 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def mirror_plugins(root: Path, plugins: list[dict[str, Any]]) -> DeliveryReport:
-    """Make `/configs/plugins/` exactly the served set (docs/contract.md, box → platform).
+def mirror_plugins(root: Path, plugins: dict[str, dict[str, bytes]]) -> DeliveryReport:
+    """Make `/configs/plugins/` exactly `plugins` (name → decoded files; docs/contract.md).
 
-    A plugin that is not served is removed, and so is any file of a served plugin that it no
-    longer has: a stale copy on the persistent volume must not hide a lost plugin. Nothing
-    outside `/configs/plugins/` is touched, and every name and path is checked first.
+    A plugin that is not in the set is removed, and so is any file of a plugin that it no longer
+    has: a stale copy (restored, or on a persistent config volume) must not hide a lost plugin.
+    Nothing outside `/configs/plugins/` is touched, and every name and path is checked first.
     """
-    served: dict[str, dict[str, str]] = {}
-    for plugin in plugins:
-        if not isinstance(plugin, dict):
-            raise DeliveryError(f"refusing plugin entry {plugin!r:.200}")
-        name = _check_plugin_name(plugin.get("name"))
-        files = plugin.get("files") or {}
-        if not isinstance(files, dict) or not all(isinstance(t, str) for t in files.values()):
-            raise DeliveryError(f"plugin {name!r}: 'files' must map paths to text")
-        served[name] = {check_relpath(rel): text for rel, text in files.items()}
+    served: dict[str, dict[str, bytes]] = {}
+    for name, files in plugins.items():
+        check_plugin_name(name)
+        if not isinstance(files, dict) or not all(isinstance(b, bytes) for b in files.values()):
+            raise DeliveryError(f"plugin {name!r}: 'files' must map paths to bytes")
+        served[name] = {check_relpath(rel): data for rel, data in files.items()}
     top = root / "plugins"
     if top.is_symlink() or (top.exists() and not top.is_dir()):
         raise DeliveryError(f"refusing to mirror plugins: {top} is not a plain directory")

@@ -2,10 +2,11 @@
 
 It is the one long-lived process per box that the fleet talks to (JSON lines: commands on
 stdin, events on stdout), and the only Python in the box: fifty boxes must fit in 1.5 GiB.
-Each command runs as `bash -c` in its own session; what it leaves running stays alive like on
-a real box, until the box itself ends. Output is kept only up to the SSM cap while the rest is
-drained and dropped, so a command printing gigabytes costs nothing. Stdlib only (Debian's
-python3 inside the sandbox); pyyaml is the one exception, for the agent.
+Each command is written to `_script.sh` and run as `sh -c <path>` in its own process group,
+like amazon-ssm-agent does (reference/box/ssm_exec.py); what it leaves running stays alive
+like on a real box, until the box itself ends. Output is kept only up to the SSM cap while the
+rest is drained and dropped, so a command printing gigabytes costs nothing. Stdlib only
+(Debian's python3 inside the sandbox); pyyaml is the one exception, for the agent.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import threading
 import time
 from typing import Any
 
-from reference.box import layout
+from reference.box import layout, ssm_exec
 
 _emit_lock = threading.Lock()
+# The box's instance.json (instance id and region for the SSM paths and env), read once.
+_instance: dict[str, Any] = {}
 COMMAND_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/root",
@@ -76,6 +79,21 @@ class CappedPipe:
             return layout.cap_text(bytes(self.kept))
 
 
+def _failed_to_start(cmd_id: str, started: float, reason: str) -> None:
+    emit(
+        {
+            "ev": "done",
+            "id": cmd_id,
+            "code": 1,
+            "timed_out": False,
+            "stdout": "",
+            "stderr": reason,
+            "t_start": started,
+            "t_end": time.time(),
+        }
+    )
+
+
 def run_command(msg: dict[str, Any]) -> None:
     """Run one SSM command: ack (Pending), start (InProgress), then report the outcome."""
     import subprocess  # here, not at the top: it is not on the boot's critical path
@@ -84,50 +102,34 @@ def run_command(msg: dict[str, Any]) -> None:
     time.sleep(float(msg.get("ack_delay", 0)))
     emit({"ev": "ack", "id": cmd_id})
     time.sleep(float(msg.get("start_delay", 0)))
-    cwd = msg.get("cwd") or "/"
     started = time.time()
     emit({"ev": "started", "id": cmd_id, "t": started})
+    try:
+        cwd = ssm_exec.working_directory(msg.get("cwd") or "")
+        path = ssm_exec.script_path(str(_instance.get("instance_id") or "i-unknown"), cmd_id)
+        ssm_exec.write_script(path, list(msg["commands"]))
+    except (OSError, ValueError) as exc:
+        _failed_to_start(cmd_id, started, f"failed to create script file. {exc}\n")
+        return
     if not os.path.isdir(cwd):
-        emit(
-            {
-                "ev": "done",
-                "id": cmd_id,
-                "code": 1,
-                "timed_out": False,
-                "stdout": "",
-                "stderr": f"workingDirectory {cwd!r} does not exist on the box\n",
-                "t_start": started,
-                "t_end": time.time(),
-            }
-        )
+        _failed_to_start(cmd_id, started, f"workingDirectory {cwd!r} does not exist on the box\n")
         return
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
         proc = subprocess.Popen(
-            ["/bin/bash", "-c", msg["script"]],
+            ssm_exec.argv(path),
             cwd=cwd,
-            env=COMMAND_ENV,
+            env=ssm_exec.command_env(COMMAND_ENV, _instance),
             stdin=subprocess.DEVNULL,
             stdout=out_w,
             stderr=err_w,
-            start_new_session=True,
+            process_group=0,  # the agent's Setpgid: a timeout kills the whole group
         )
     except OSError as exc:
         os.close(out_r)
         os.close(err_r)
-        emit(
-            {
-                "ev": "done",
-                "id": cmd_id,
-                "code": 1,
-                "timed_out": False,
-                "stdout": "",
-                "stderr": f"could not start the command: {exc}\n",
-                "t_start": started,
-                "t_end": time.time(),
-            }
-        )
+        _failed_to_start(cmd_id, started, f"could not start the command: {exc}\n")
         return
     finally:
         os.close(out_w)
@@ -183,7 +185,7 @@ def molecule_lifecycle() -> None:
         code = 70
         if user_data is not None:
             try:
-                Registry(user_data["platform_url"], user_data["workspace_token"]).boot_failed(
+                Registry.for_user_data(user_data).boot_failed(
                     user_data["workspace_id"], instance["instance_id"], f"agent crashed: {exc!r}"
                 )
             except (RegistryError, KeyError) as report_exc:
@@ -191,8 +193,18 @@ def molecule_lifecycle() -> None:
     emit({"ev": "agent-exit", "code": code})
 
 
+def load_instance() -> None:
+    """instance.json, for the SSM paths; a box without one (tests) still runs commands."""
+    try:
+        with open(layout.INSTANCE_PATH, encoding="utf-8") as handle:
+            _instance.update(json.load(handle))
+    except (OSError, ValueError):
+        pass
+
+
 def main() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    load_instance()
     emit({"ev": "ready", "pid": os.getpid(), "t": time.time()})
     if "--no-boot" not in sys.argv:
         threading.Thread(target=molecule_lifecycle, name="molecule", daemon=True).start()

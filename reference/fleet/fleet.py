@@ -1,7 +1,11 @@
 """Keeps one box per running `Role=workspace` instance, and delivers SSM commands to boxes.
 
 The AWS middleware pokes the fleet after every EC2 call that can change instances or volumes, so
-a launch is seen within milliseconds; a slow periodic reconcile is only a safety net.
+a launch is seen within milliseconds; a slow periodic reconcile is only a safety net. An
+instance is known by its `Role=workspace` tag alone; its data volume is whatever is attached at
+`/dev/sdf`, and its UserData says whether it must have one (`data_persistence: persist`, or the
+docker backend). Ending a saas box that had a volume snapshots its files into the volume first,
+within the same reconcile pass and before any new box can start on that volume.
 """
 
 from __future__ import annotations
@@ -11,15 +15,18 @@ import logging
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reference.aws.faults import SsmDelays
 from reference.aws.ssm_state import Command, SsmState
+from reference.box import layout
 from reference.fleet import ec2_view
 from reference.fleet.box import BoxProcess, Spawner
+from reference.fleet.box_options import BoxOptions, LaunchSpec
 from reference.fleet.sandbox import BoxDirs, bwrap_argv, supervisor_command, venv_site_packages
+from reference.fleet.snapshot import take_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,7 @@ class FleetSettings:
     aws_secret_access_key: str
     heartbeat_s: float
     boot_delay_s: float = 0.0
+    options: BoxOptions = field(default_factory=BoxOptions)
     volume_grace_s: float = 3.0  # how long a launched instance may wait for its data volume
     reconcile_every_s: float = 0.5
     # how long a terminated instance stays visible (EC2: about an hour; moto: forever)
@@ -53,6 +61,8 @@ class Box:
     online: bool = False
     ended: bool = False
     agent_exit: int | None = None
+    ran: bool = False  # the sandbox started (a box that never ran has nothing to save)
+    restores: bool = False  # its boot restores from the volume's snapshot (saas, persist)
 
 
 class Fleet:
@@ -151,51 +161,45 @@ class Fleet:
         return waiting
 
     def _try_start(self, view: ec2_view.InstanceView) -> bool:
-        """Start the instance's box, unless its data volume may still be on its way."""
+        """Start the instance's box, unless a volume it needs may still be on its way."""
         iid = view.instance_id
+        spec = LaunchSpec.from_user_data(view.user_data)
         first_seen = self._first_seen.setdefault(iid, time.monotonic())
         waited = time.monotonic() - first_seen
-        wanted = view.tags.get("DataVolumeId")
-        attached = wanted if wanted in view.volumes.values() else view.volumes.get(DATA_DEVICE)
+        grace = self.settings.volume_grace_s
+        attached = view.volumes.get(DATA_DEVICE)
         volume_error = ""
-        if wanted and attached != wanted:
-            if not ec2_view.volume_exists(self.settings.region, wanted):
-                volume_error = f"data volume {wanted} does not exist"
-            elif waited < self.settings.volume_grace_s:
+        if attached is None and spec.waits_for_volume:
+            if waited < grace:
                 return False
-            else:
-                volume_error = (
-                    f"data volume {wanted} is not attached to {iid} "
-                    f"after {self.settings.volume_grace_s:.1f}s"
-                )
-            attached = None
-        elif attached is None:
-            if waited < self.settings.volume_grace_s:
-                return False
-            volume_error = f"no data volume attached to {iid} at {DATA_DEVICE}"
-        if attached is not None:
+            volume_error = f"no data volume attached to {iid} at {DATA_DEVICE} after {grace:.1f}s"
+        elif attached is not None:
             holder = self._volume_holder(attached)
             if holder is not None:
-                if waited < self.settings.volume_grace_s:
+                if waited < grace:
                     return False
                 volume_error = f"data volume {attached} is still in use by {holder}"
                 attached = None
-        self._start_box(view, attached, volume_error)
+        self._start_box(view, spec, attached, volume_error)
         return True
 
     def _volume_holder(self, volume_id: str) -> str | None:
+        """The box still using the volume: until the fleet ended it (and saved its snapshot)."""
         for box in self.boxes.values():
-            if box.volume_id == volume_id and not box.ended:
+            if box.volume_id == volume_id:
                 return box.instance_id
         return None
 
-    def _start_box(self, view: ec2_view.InstanceView, volume_id: str | None, error: str) -> None:
+    def _start_box(
+        self, view: ec2_view.InstanceView, spec: LaunchSpec, volume_id: str | None, error: str
+    ) -> None:
         iid = view.instance_id
         base = self.instances_dir / iid
         dirs = BoxDirs(
             root=base / "root",
             volume=self.settings.volumes_dir / volume_id if volume_id else None,
             run=base / "run",
+            volume_mode=spec.volume_mode,
         )
         dirs.prepare()
         if volume_id:
@@ -214,31 +218,77 @@ class Fleet:
                     "aws_secret_access_key": self.settings.aws_secret_access_key,
                     "heartbeat_s": self.settings.heartbeat_s,
                     "boot_delay_s": self.settings.boot_delay_s,
+                    **self.settings.options.as_instance_fields(),
                 }
             )
         )
-        log.info("box %s: starting (volume %s) %s", iid, volume_id, error)
+        log.info("box %s: starting (%s, volume %s) %s", iid, spec, volume_id, error)
         process = BoxProcess(
             iid, bwrap_argv(dirs, supervisor_command(), self._site), base / "box.log"
         )
         box = Box(iid, process, dirs, volume_id, view.private_ip)
+        box.restores = (
+            dirs.volume is not None
+            and spec.volume_mode == "data"
+            and spec.data_persistence == "persist"
+            and (dirs.volume / "snapshot").is_dir()
+        )
         self.boxes[iid] = box
         assert self._spawner is not None
         try:
             process.start(self._spawner, self._on_event)
+            box.ran = True
         except Exception:
             log.exception("box %s: sandbox failed to start", iid)
             box.ended = True
 
     def _end_box(self, box: Box, wipe_root: bool) -> None:
+        """Power the box off; save a saas box's files into its volume; then wipe its root.
+
+        The box stays in `boxes` (holding its volume) until its snapshot is written, so a next
+        box on the same volume restores what this one left.
+        """
         box.process.kill()
         box.ended = True
         self.ssm.instance_lost(box.instance_id)
+        if box.ran and box.volume_id and box.dirs.volume_mode == "data":
+            self._snapshot(box)
         del self.boxes[box.instance_id]
         self._first_seen.pop(box.instance_id, None)
         if wipe_root:
             shutil.rmtree(box.dirs.root, ignore_errors=True)
             shutil.rmtree(box.dirs.run, ignore_errors=True)
+
+    def _snapshot(self, box: Box) -> None:
+        """Save the box's files, unless that would replace a snapshot it never restored."""
+        volume = box.dirs.volume
+        assert volume is not None
+        if not volume.is_dir():
+            log.warning("box %s: volume dir %s is gone; no snapshot", box.instance_id, volume)
+            return
+        marker = box.dirs.root / "configs" / layout.RESTORE_MARKER
+        if box.restores and not (marker.is_file() and not marker.is_symlink()):
+            log.warning(
+                "box %s: its restore never completed; the snapshot in %s is kept as it was",
+                box.instance_id,
+                box.volume_id,
+            )
+            return
+        started = time.monotonic()
+        try:
+            reports = take_snapshot(box.dirs.root, volume, box.instance_id)
+        except OSError:
+            log.exception("box %s: snapshot into %s failed", box.instance_id, volume)
+            return
+        errors = [e for report in reports.values() for e in report.errors]
+        log.info(
+            "box %s: snapshot of %s into %s in %.3fs%s",
+            box.instance_id,
+            sorted(reports),
+            box.volume_id,
+            time.monotonic() - started,
+            f"; unreadable: {errors[:10]}" if errors else "",
+        )
 
     def _forget_terminated(self, views: list[ec2_view.InstanceView]) -> None:
         """Terminated instances leave the EC2 view after `terminated_retention_s`."""
@@ -306,12 +356,11 @@ class Fleet:
         box = self.boxes.get(instance_id)
         if box is None or box.ended or not box.online:
             return False
-        script = "\n".join(command.commands) + "\n"
         return box.process.send(
             {
                 "op": "run",
                 "id": command.command_id,
-                "script": script,
+                "commands": list(command.commands),
                 "cwd": command.working_directory,
                 "timeout": command.execution_timeout_s,
                 "ack_delay": self.delays.hidden_s,

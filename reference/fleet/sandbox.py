@@ -1,8 +1,11 @@
-"""The bubblewrap command line that turns two directories into a box.
+"""The bubblewrap command line that turns a few directories into a box.
 
 The box's `/` is a fresh per-instance directory (so every path except the volume starts empty
-on a new instance); the OS (`/usr`) and our code are bound read-only; `/configs` and
-`/workspace` come from the data volume's directory. Nothing else of the host is visible.
+on a new instance); the OS (`/usr`) and our code are bound read-only. A data volume, when one
+is attached, appears in one of two ways: `data` (saas) binds the volume's directory at
+`/mnt/molecule-data`, while `/configs` and `/workspace` stay plain directories of the fresh
+root; `configs` (docker backend) binds the volume's `configs/` and `workspace/` at `/configs`
+and `/workspace`, a persistent config volume. Nothing else of the host is visible.
 """
 
 from __future__ import annotations
@@ -40,20 +43,24 @@ class BoxDirs:
     """Host directories backing one box."""
 
     root: Path  # fresh per instance: becomes the box's `/`
-    volume: Path | None  # per data volume: holds configs/ and workspace/
+    volume: Path | None  # per data volume
     run: Path  # per instance, read-only in the box: user-data and instance.json
+    volume_mode: str = "data"  # "data": at /mnt/molecule-data; "configs": /configs, /workspace
 
     def prepare(self) -> None:
         """Create the directories and the few /etc files a shell expects."""
-        for sub in ("etc", "root", "tmp", "home", "var/log", "var/tmp", "opt", "run"):
+        subs = ("etc", "root", "tmp", "home", "var/log", "var/tmp", "opt", "run")
+        for sub in (*subs, "configs", "workspace", layout.DATA_MOUNT.lstrip("/")):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").chmod(0o1777)
         for name, text in ETC_FILES.items():
             (self.root / "etc" / name).write_text(text)
         self.run.mkdir(parents=True, exist_ok=True)
         if self.volume is not None:
-            (self.volume / "configs").mkdir(parents=True, exist_ok=True)
-            (self.volume / "workspace").mkdir(parents=True, exist_ok=True)
+            self.volume.mkdir(parents=True, exist_ok=True)
+            if self.volume_mode == "configs":
+                (self.volume / "configs").mkdir(exist_ok=True)
+                (self.volume / "workspace").mkdir(exist_ok=True)
 
 
 def bwrap_argv(dirs: BoxDirs, command: list[str], site_packages: Path) -> list[str]:
@@ -107,11 +114,11 @@ def bwrap_argv(dirs: BoxDirs, command: list[str], site_packages: Path) -> list[s
         str(site_packages),
         layout.SITE_DIR,
     ]
-    if dirs.volume is not None:
+    if dirs.volume is not None and dirs.volume_mode == "configs":
         argv += ["--bind", str(dirs.volume / "configs"), layout.CONFIGS_DIR]
         argv += ["--bind", str(dirs.volume / "workspace"), layout.WORKSPACE_DIR]
-    else:
-        argv += ["--dir", layout.CONFIGS_DIR, "--dir", layout.WORKSPACE_DIR]
+    elif dirs.volume is not None:
+        argv += ["--bind", str(dirs.volume), layout.DATA_MOUNT]
     argv += [
         "--setenv",
         "PATH",

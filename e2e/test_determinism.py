@@ -46,7 +46,9 @@ def test_two_manual_restarts_run_two_full_cycles(gate_ctx: GateContext) -> None:
 
 def test_automatic_restarts_coalesce_to_at_most_two_cycles(gate_ctx: GateContext) -> None:
     """Two plugin installs back to back: the first asks for an automatic restart outside the
-    window (a cycle must run); the second is dropped or queued — never a third cycle."""
+    window (a cycle must run); the second is dropped or queued — never a third cycle. (The
+    second may also find its box already being replaced: the product then answers 502 and asks
+    for no restart at all.)"""
     ws, expected = provision(gate_ctx, "coalesce")
     result = GateResult(ws)
     seed_and_snapshot(ws, expected, user_files(f"{gate_ctx.settings.run_id}-coalesce"))
@@ -54,7 +56,8 @@ def test_automatic_restarts_coalesce_to_at_most_two_cycles(gate_ctx: GateContext
     marker = triggers.ready_marker(ws, "two plugin installs")
     with report.step("two plugin installs back to back"):
         ws.platform.install_plugin(ws.id, source)
-        ws.platform.install_plugin(ws.id, source)
+        second_answer = ws.platform.install_plugin_response(ws.id, source)
+        assert second_answer.status_code in (200, 502), second_answer.text
         first = settle.restart_or_dropped(ws, marker, "first plugin install")
         assert first is not None, "the first install's automatic restart never came"
         second = settle.restart_or_dropped(ws, ws.mark(), "a queued second cycle")

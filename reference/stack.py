@@ -17,11 +17,13 @@ import threading
 import time
 from typing import Any
 
+from reference import faults
 from reference.aws.faults import Throttle, ssm_delays
 from reference.aws.server import AwsEndpoint, AwsMiddleware, build_moto_app, warm
 from reference.aws.ssm_state import SsmState
 from reference.aws.ssm_wire import SsmWire
 from reference.config import StackConfig
+from reference.fleet.box_options import BoxOptions
 from reference.fleet.fleet import Fleet, FleetSettings
 
 log = logging.getLogger(__name__)
@@ -163,7 +165,10 @@ class Stack:
                 aws_access_key_id=cfg.aws_access_key_id,
                 aws_secret_access_key=cfg.aws_secret_access_key,
                 heartbeat_s=cfg.heartbeat_s,
-                boot_delay_s=SLOW_BOOT_S if "slow-boot" in cfg.faults else 0.0,
+                boot_delay_s=SLOW_BOOT_S if faults.is_on(cfg.faults, faults.SLOW_BOOT) else 0.0,
+                options=BoxOptions(
+                    plugin_rules_repeat=faults.is_on(cfg.faults, faults.PLUGIN_RULES_REPEAT)
+                ),
             ),
             self.ssm_state,
             ssm_delays(cfg.faults),

@@ -6,6 +6,7 @@ platform: boxes talk to `FakeRegistry`, a few-line HTTP server that records what
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
@@ -34,6 +35,20 @@ def wait_until(
     """Poll `probe` until `ok(value)`; on timeout fail naming what was last seen (the
     harness's own wait, so tests and the suite share one Eventually)."""
     return wait_for(what, probe, ok, timeout_s=timeout_s, poll_s=every_s).value
+
+
+ORG_HEADER = "X-Molecule-Org-Id"
+# The product's tenant guard lets only these through without the org header.
+ORG_EXEMPT = ("/registry/register", "/registry/heartbeat")
+
+
+def b64(data: str | bytes) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def encode_files(files: dict[str, str] | dict[str, bytes]) -> dict[str, str]:
+    """`{relpath: text or bytes}` → the wire form `{relpath: base64 of the raw bytes}`."""
+    return {rel: b64(data) for rel, data in files.items()}
 
 
 @dataclass

@@ -14,11 +14,11 @@ from contextlib import contextmanager
 
 from e2e.campaign.verdicts import Outcome
 from e2e.harness.cleanup import Cleanup
+from e2e.harness.fixture import TemplateFixture
 from e2e.harness.forkserver import ForkServer
 from e2e.harness.gate import GateContext, run_gate
 from e2e.harness.report import redact
 from e2e.harness.session import StackHandle, start_embedded
-from e2e.harness.fixture import TemplateFixture
 from e2e.harness.settings import FIXTURES, RunSettings
 from e2e.harness.verify import VerificationFailed
 

@@ -245,6 +245,9 @@ class PlatformClient:
         data = self._json("POST", f"/workspaces/{workspace_id}/restart", (200,), json=body or {})
         return parse(Restarted, data, "POST /workspaces/:id/restart")
 
+    def install_plugin_response(self, workspace_id: str, source: str) -> httpx.Response:
+        return self.request("POST", f"/workspaces/{workspace_id}/plugins", json={"source": source})
+
     def install_plugin(self, workspace_id: str, source: str) -> PluginInstalled:
         path = f"/workspaces/{workspace_id}/plugins"
         data = self._json("POST", path, (200,), json={"source": source})

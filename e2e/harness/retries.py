@@ -34,12 +34,28 @@ class RetryLedger:
             self.http[found.group(0) if found else UNATTRIBUTED] += 1
             self.reasons[f"http {reason}"] += 1
 
+    def workspace(self, workspace_id: str) -> None:
+        """Attribute lookups by tag (EC2 filters naming the id or its 8-char prefix) too."""
+        with self._lock:
+            self._owner[workspace_id[:8]] = workspace_id
+
+    def _owner_of(self, params: dict[str, Any]) -> str:
+        keys = list(params.get("InstanceIds") or []) + [params.get("InstanceId")]
+        for key in keys:
+            if key in self._owner:
+                return self._owner[key]
+        for flt in params.get("Filters") or []:
+            for value in flt.get("Values") or []:
+                for prefix, owner in self._owner.items():
+                    if len(prefix) == 8 and prefix in str(value):
+                        return owner
+        return UNATTRIBUTED
+
     def record_aws(self, operation: str, params: dict[str, Any], attempts: int) -> None:
         if attempts <= 0:
             return
-        ids = params.get("InstanceIds") or [params.get("InstanceId")]
         with self._lock:
-            owner = next((self._owner[i] for i in ids if i in self._owner), UNATTRIBUTED)
+            owner = self._owner_of(params)
             self.aws[owner] += attempts
             self.reasons[f"aws {operation}"] += attempts
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from procs import processes_mentioning
+from support.procs import processes_mentioning
 
 CONFIG = {"config.yaml": "name: ssm-test\nrole: tester\n"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import httpx
 import pytest
-from procs import processes_mentioning
+from support.procs import processes_mentioning
 
 from e2e.harness.embedded import EmbeddedStack, StackStartError
 from e2e.harness.forkserver import ForkServer, ForkServerError

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from procs import cmdline, descendants, processes_marked, start_ticks
+from support.procs import cmdline, descendants, processes_marked, start_ticks
 
 from e2e.harness.embedded import readline_within
 from e2e.harness.waits import WaitTimeout, wait_for

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from procs import processes_mentioning
+from support.procs import processes_mentioning
 
 REPO = Path(__file__).resolve().parent.parent
 

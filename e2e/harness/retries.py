@@ -40,7 +40,7 @@ class RetryLedger:
             self._owner[workspace_id[:8]] = workspace_id
 
     def _owner_of(self, params: dict[str, Any]) -> str:
-        keys = list(params.get("InstanceIds") or []) + [params.get("InstanceId")]
+        keys = [*(params.get("InstanceIds") or []), params.get("InstanceId")]
         for key in keys:
             if key in self._owner:
                 return self._owner[key]

@@ -1,18 +1,16 @@
 """Fixtures of the e2e suite: settings, the target (embedded stack per xdist worker), cleanup,
-own stacks for reference-only tests, the global deadline, and the end-of-session summary."""
+own stacks for reference-only tests, the global deadline; the run id and the shared fork server.
+The summary, the scheduling and the tenant per run are plugins of their own (e2e/plugins/)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import allure
 import pytest
 
 from e2e.harness.cleanup import Cleanup
@@ -21,10 +19,11 @@ from e2e.harness.gate import GateContext
 from e2e.harness.pool import StackPool
 from e2e.harness.session import StackHandle, connect, share_forkserver, unshare_forkserver
 from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
-from e2e.harness.workspace import WorkspaceStats
+from e2e.harness.workspace import created_workspaces
+from e2e.plugins.shared import next_item, record, stack_needed
 
+pytest_plugins = ["e2e.plugins.summary", "e2e.plugins.scheduling", "e2e.plugins.org_run"]
 log = logging.getLogger("e2e")
-SUMMARY_KEY = "e2e_workspaces"
 _SHARED_FORKSERVER = pytest.StashKey[ForkServer | None]()
 
 
@@ -84,69 +83,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     server = config.stash.get(_SHARED_FORKSERVER, None)
     if server is not None:
         unshare_forkserver(server)
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        _end_worker_now()
-
-
-def _end_worker_now() -> None:
-    """An xdist worker has sent its last report (the controller decides the outcome) and its
-    fixtures have stopped every stack: what is left is tearing down its interpreter (boto3's
-    service models, ...), ~0.7 s the controller waits for before it can end the run."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(0)
-
-
-# The next test this process will run (pytest and xdist know it): its stack can start early.
-_next_item: list[pytest.Item | None] = [None]
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    _next_item[0] = nextitem
-    yield
-
-
-def stack_needed(item: pytest.Item | None) -> tuple[dict[str, str], str] | None:
-    """(env, label) of the stack an e2e test will ask for, if any is known in advance."""
-    if item is None:
-        return None
-    marker = item.get_closest_marker("stack_env")
-    if marker is not None:
-        return dict(marker.args[0]), str(marker.args[1] if len(marker.args) > 1 else "own-stack")
-    if "stack" in getattr(item, "fixturenames", ()):
-        return {}, "session-stack"
-    return None
-
-
-# Longest tests first, so xdist's load scheduling never leaves one worker alone with a long
-# tail while the other idles. Substrings of node ids, heaviest first; the rest keep their order.
-# (Order from `-n 0` durations; the refusals, a fraction of a second each, come last.)
-LONGEST_FIRST = (
-    "benign",
-    "test_gate.py",
-    "crash_recovery",
-    "fires_late",
-    "docker_backend",
-    "fault_proofs",
-    "coalesce",
-    "symlinks",
-    "no_reconcile",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = os.path.dirname(__file__)
-    slots = [i for i, item in enumerate(items) if str(item.path).startswith(here)]
-
-    def weight(item: pytest.Item) -> int:
-        hits = [n for n, key in enumerate(LONGEST_FIRST) if key in item.nodeid]
-        return hits[0] if hits else len(LONGEST_FIRST)
-
-    ordered = sorted((items[i] for i in slots), key=weight)
-    for slot, item in zip(slots, ordered, strict=True):
-        items[slot] = item
 
 
 @pytest.fixture(scope="session")
@@ -180,7 +116,7 @@ def _start_stacks_early(request: pytest.FixtureRequest, settings, stack_pool: St
     """Start the stacks this test and the next one need in the background (reference only)."""
     if settings.is_staging:
         return
-    for item in (request.node, _next_item[0]):
+    for item in (request.node, next_item[0]):
         needed = stack_needed(item)
         if needed and (needed[0] or settings.target == "embedded"):
             stack_pool.prefetch(*needed)
@@ -195,8 +131,12 @@ def stack(settings, stack_pool: StackPool) -> Iterator[StackHandle]:
         handle = connect(settings)
     try:
         yield handle
-        if settings.target == "embedded" and not settings.keep:
-            leaks = handle.check_leaks()
+        if not settings.keep:
+            leaks = (
+                handle.check_leaks()
+                if settings.target == "embedded"
+                else handle.check_run_leaks(created_workspaces())
+            )
             if leaks:
                 pytest.fail(
                     "leak check: left behind after cleanup:\n  " + "\n  ".join(leaks),
@@ -213,24 +153,11 @@ def cleanup(settings, request: pytest.FixtureRequest) -> Iterator[Cleanup]:
     registry.run()
 
 
-def _summarize(request: pytest.FixtureRequest, stats: list[WorkspaceStats]) -> None:
-    if stats:
-        rows = [vars(s) for s in stats]
-        request.node.user_properties.append((SUMMARY_KEY, json.dumps(rows)))
-        for row in stats:
-            if row.notes or row.retries_http or row.retries_aws:
-                allure.attach(
-                    json.dumps(vars(row), indent=2),
-                    name=f"notes and retries {row.name}",
-                    attachment_type=allure.attachment_type.JSON,
-                )
-
-
 @pytest.fixture
 def gate_ctx(stack: StackHandle, settings, cleanup: Cleanup, request: pytest.FixtureRequest):
     ctx = GateContext(stack.platform, stack.aws, settings, cleanup)
     yield ctx
-    _summarize(request, ctx.workspace_stats())
+    record(request, ctx.workspace_stats())
 
 
 @pytest.fixture(scope="session")
@@ -272,7 +199,7 @@ def own_stack(
     problems: list[str] = []
     for handle, ctx in reversed(started):
         try:
-            _summarize(request, ctx.workspace_stats())
+            record(request, ctx.workspace_stats())
             ctx.cleanup.run()
             if not settings.keep:
                 problems += handle.check_leaks()
@@ -293,54 +220,4 @@ def _global_deadline(settings) -> None:
             f"E2E_DEADLINE_S={settings.deadline_s:.0f}s reached: not starting this test "
             "(teardown time is reserved)",
             pytrace=False,
-        )
-
-
-# -- summary ------------------------------------------------------------------------------------
-
-_collected: list[dict[str, Any]] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "teardown":
-        return
-    for key, value in report.user_properties:
-        if key == SUMMARY_KEY:
-            for row in json.loads(str(value)):
-                row["test"] = report.nodeid.split("::", 1)[-1]
-                row["outcome"] = report.outcome
-                _collected.append(row)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _collected or os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    tr = terminalreporter
-    tr.section("template-delivery e2e summary")
-    tr.write_line(f"run id {os.environ.get('E2E_RUN_ID', '?')}")
-    tr.write_line(f"{'workspace':<40} {'restarts':>8} {'verifs':>6} {'files':>6}  timings (s)")
-    for row in sorted(_collected, key=lambda r: r["name"]):
-        timings = ", ".join(f"{k} {v:.2f}" for k, v in sorted(row["timings"].items()))
-        tr.write_line(
-            f"{row['name'][:40]:<40} {row['restarts_verified']:>8} {row['verifications']:>6} "
-            f"{row['files_checked']:>6}  {timings}"
-        )
-    total_files = sum(r["files_checked"] for r in _collected)
-    total_restarts = sum(r["restarts_verified"] for r in _collected)
-    http = sum(r.get("retries_http", 0) for r in _collected)
-    aws = sum(r.get("retries_aws", 0) for r in _collected)
-    tr.write_line(
-        f"{len(_collected)} workspaces, {total_restarts} restarts verified, "
-        f"{total_files} file checks, retries: {http} HTTP, {aws} AWS"
-    )
-    for row in sorted(_collected, key=lambda r: r["name"]):
-        for note in row.get("notes", []):
-            tr.write_line(f"note {row['name'][:40]}: {note}")
-    threshold = int(os.environ.get("E2E_RETRY_WARN", "50"))
-    if http + aws > threshold:
-        tr.write_line(
-            f"WARNING: {http + aws} retries in this run, over E2E_RETRY_WARN={threshold}: the "
-            "target answered errors or throttled often; see the Allure notes per workspace",
-            yellow=True,
-            bold=True,
         )

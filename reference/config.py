@@ -105,9 +105,16 @@ class StackConfig:
     rate_limit: int = 600
     aws_access_key_id: str = "testing"
     aws_secret_access_key: str = "testing"
+    # the control plane's admin bearer (POST /cp/admin/orgs, ...)
+    cp_admin_token: str = field(default_factory=lambda: "cpa-" + secrets.token_hex(16))
     # filled in by the stack once its servers are bound
     platform_url: str = ""
+    cp_url: str = ""  # "": platform_url + /cp
     aws_endpoint_url: str = ""
+
+    @property
+    def control_plane_url(self) -> str:
+        return self.cp_url or self.platform_url.rstrip("/") + "/cp"
 
     @property
     def heartbeat_ttl_s(self) -> float:
@@ -158,6 +165,8 @@ class StackConfig:
             cfg.admin_token = env["REFERENCE_ADMIN_TOKEN"]
         if env.get("REFERENCE_CP_SECRET"):
             cfg.cp_secret = env["REFERENCE_CP_SECRET"]
+        if env.get("REFERENCE_CP_ADMIN_TOKEN"):
+            cfg.cp_admin_token = env["REFERENCE_CP_ADMIN_TOKEN"]
         if env.get("REFERENCE_ORG_ID"):
             cfg.org_id = env["REFERENCE_ORG_ID"]
         roots = env.get("REFERENCE_TEMPLATE_ROOTS")

@@ -72,8 +72,9 @@ class PlatformServer:
 
 
 def _load_platform() -> Any:
-    """The tenant's app: the platform, with the control plane answering under `/cp` (the
-    product runs them as two services; here they share a port, reached over real HTTP)."""
+    """The tenant side: the stack's own platform at the root, the control plane under `/cp`
+    (the product runs them as separate services; here they share a port, reached over real
+    HTTP), and the tenants the CP's org admin API makes under `/tenants/<slug>`."""
     try:
         platform = importlib.import_module("reference.platform.app")
     except ModuleNotFoundError as exc:
@@ -81,31 +82,16 @@ def _load_platform() -> Any:
             return None
         raise
     from reference.controlplane.app import build_cp_app
+    from reference.tenants import Tenants
 
-    def build(config: StackConfig) -> Any:
-        return with_control_plane(platform.build_app(config), build_cp_app(config))
+    def build(config: StackConfig) -> Tenants:
+        tenants = Tenants(config, purge=lambda slug, org: cp.state.backend.purge_org(slug, org))
+        cp = build_cp_app(config, tenants)
+        tenants.cp_app = cp
+        tenants.default_app = platform.build_app(config)
+        return tenants
 
     return build
-
-
-def with_control_plane(platform_app: Any, cp_app: Any) -> Any:
-    """One ASGI app: `/cp/...` goes to the control plane (path without the prefix), everything
-    else (and the lifespan) to the platform, whose middleware never sees the CP's requests."""
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == "/cp" or path.startswith("/cp/")):
-            scope = {
-                **scope,
-                "path": path[3:] or "/",
-                "root_path": scope.get("root_path", "") + "/cp",
-            }
-            await cp_app(scope, receive, send)
-            return
-        await platform_app(scope, receive, send)
-
-    app.state = platform_app.state  # type: ignore[attr-defined]
-    return app
 
 
 def _bind_loopback() -> socket.socket:
@@ -130,6 +116,7 @@ class Stack:
         self.fleet: Fleet | None = None
         self.endpoint: AwsEndpoint | None = None
         self.platform: PlatformServer | None = None
+        self.tenants: Any = None
 
     def start(self) -> Stack:
         """Start every part; if one fails, stop what already runs and re-raise."""
@@ -177,8 +164,9 @@ class Stack:
         self.fleet.start()
         self.endpoint.start()
         if build_app is not None and platform_sock is not None:
+            self.tenants = build_app(cfg)
             self.platform = PlatformServer(platform_sock)
-            self.platform.start(build_app(cfg))
+            self.platform.start(self.tenants)
         return self
 
     def stop(self) -> None:
@@ -186,6 +174,8 @@ class Stack:
         if self.platform is not None:
             try:
                 self.platform.stop()
+                if self.tenants is not None:
+                    self.tenants.stop()
             except Exception:
                 log.exception("platform did not stop cleanly")
         platform_s = time.monotonic() - started
@@ -221,4 +211,7 @@ class Stack:
             "aws_secret_access_key": cfg.aws_secret_access_key,
             "state_dir": str(cfg.state_dir),
             "tenant_slug": cfg.tenant_slug,
+            "cp_url": cfg.control_plane_url,
+            "cp_admin_token": cfg.cp_admin_token,
+            "tenant_url_template": cfg.platform_url.rstrip("/") + "/tenants/{slug}",
         }

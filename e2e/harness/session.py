@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from e2e.harness import report
 from e2e.harness.aws import AwsClients, make_clients
 from e2e.harness.embedded import EmbeddedStack
 from e2e.harness.forkserver import ForkServer
-from e2e.harness.leaks import find_leaks
+from e2e.harness.leaks import find_leaks, find_run_leaks
 from e2e.harness.platform import PlatformClient
 from e2e.harness.settings import REPO_ROOT, RunSettings, Target
 from e2e.harness.waits import WaitTimeout, wait_for
@@ -44,11 +44,22 @@ class StackHandle:
         )
 
     def check_leaks(self) -> list[str]:
-        """Wait (bounded) for the account to be clean; return what is still there."""
+        """Embedded: wait (bounded) for the whole account to be clean; what is still there."""
+        return self._clean("no instance, secret or volume left", lambda: find_leaks(self.aws))
+
+    def check_run_leaks(self, workspace_ids: list[str]) -> list[str]:
+        """A shared account: what still names this run's workspaces (never deleted here)."""
+        filters = self.settings.instance_filters
+        return self._clean(
+            f"nothing left of this run's {len(workspace_ids)} workspaces",
+            lambda: find_run_leaks(self.aws, workspace_ids, filters),
+        )
+
+    def _clean(self, what: str, look: Callable[[], list[str]]) -> list[str]:
         try:
             wait_for(
-                "no instance, secret or volume left",
-                lambda: find_leaks(self.aws),
+                what,
+                look,
                 lambda leaks: not leaks,
                 timeout_s=self.settings.profile.delete_s,
                 poll_s=max(self.settings.profile.poll_s, 0.05),

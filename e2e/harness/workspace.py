@@ -29,6 +29,11 @@ from e2e.harness.waits import WaitTimeout, wait_for
 log = logging.getLogger("e2e.workspace")
 
 PERSIST = {"data_persistence": "persist"}  # user files survive a restart only with this
+_CREATED: list[str] = []  # ids of every workspace this process created (the leak check's list)
+
+
+def created_workspaces() -> list[str]:
+    return list(_CREATED)
 
 
 @dataclass
@@ -118,6 +123,7 @@ class Workspace:
             answer = platform.create_workspace(body)
         report.register_secret(answer.auth_token)
         ws.id = answer.id
+        _CREATED.append(ws.id)
         ws.stats.workspace_id = ws.id
         retries.LEDGER.workspace(ws.id)
         log.info("workspace %s is %s (%s)", name, ws.id, answer.status)

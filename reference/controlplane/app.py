@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from reference.common.aws_clients import AwsClients
 from reference.common.web import bearer_token, error, install_error_handlers
 from reference.config import StackConfig
+from reference.controlplane.admin import Orgs, admin_router
 from reference.controlplane.backends import ProvisionRequest, make_backend
 from reference.controlplane.staging import decode_files
 
@@ -42,8 +43,11 @@ class ProvisionBody(BaseModel):
     config_files: dict[str, str] | None = None
 
 
-def build_cp_app(config: StackConfig) -> FastAPI:
-    backend = make_backend(config, AwsClients(config))
+def build_cp_app(config: StackConfig, orgs: Orgs | None = None) -> FastAPI:
+    """The CP; `orgs` (the stack's tenants) adds the org admin API and names each box for its
+    tenant."""
+    slug_of = getattr(orgs, "slug_of", None)
+    backend = make_backend(config, AwsClients(config), slug_of)
     app = FastAPI(title="reference control plane", version="1")
     install_error_handlers(app)
 
@@ -92,4 +96,7 @@ def build_cp_app(config: StackConfig) -> FastAPI:
     ) -> dict[str, Any]:
         return {"status": "stopped", **backend.stop(workspace_id, instance_id, prune)}
 
+    if orgs is not None:
+        app.include_router(admin_router(config.cp_admin_token, orgs))
+    app.state.backend = backend
     return app

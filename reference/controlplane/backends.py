@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +71,13 @@ def _code(exc: ClientError) -> str:
 class Ec2Backend:
     name = "saas"
 
-    def __init__(self, config: StackConfig, aws: AwsClients) -> None:
+    def __init__(
+        self, config: StackConfig, aws: AwsClients, slug_of: Callable[[str], str] | None = None
+    ) -> None:
         self.config = config
         self.aws = aws
+        # the tenant slug of an org (its boxes' Name tag); one tenant: the stack's own
+        self.slug_of = slug_of or (lambda _org_id: config.tenant_slug)
 
     def wants_volume(self, req: ProvisionRequest) -> bool:
         return req.data_persistence == "persist"
@@ -104,16 +109,14 @@ class Ec2Backend:
     # -- volumes -----------------------------------------------------------------------------
     def volumes(self, workspace_id: str) -> list[str]:
         answer = self.aws.ec2.describe_volumes(
-            Filters=[
-                {"Name": "tag:Name", "Values": [volume_name(self.config.tenant_slug, workspace_id)]}
-            ]
+            Filters=[{"Name": "tag:Name", "Values": [volume_name("*", workspace_id)]}]
         )
         live = [v for v in answer["Volumes"] if v["State"] not in ("deleting", "deleted")]
         return [str(v["VolumeId"]) for v in sorted(live, key=lambda v: v["CreateTime"])]
 
     def _create_volume(self, req: ProvisionRequest) -> str:
         tags = {
-            "Name": volume_name(self.config.tenant_slug, req.workspace_id),
+            "Name": volume_name(self.slug_of(req.org_id), req.workspace_id),
             "Role": "workspace-data",
             "OrgID": req.org_id,
         }
@@ -163,7 +166,7 @@ class Ec2Backend:
 
     def _run_instance(self, req: ProvisionRequest, user_data: str) -> dict[str, Any]:
         tags = {
-            "Name": instance_name(self.config.tenant_slug, req.workspace_id),
+            "Name": instance_name(self.slug_of(req.org_id), req.workspace_id),
             "Role": "workspace",
         }
         answer = self.aws.ec2.run_instances(
@@ -242,6 +245,31 @@ class Ec2Backend:
             self.delete_volume(volume_id)
         return {"instances": [instance_id] if instance_id else [], "volumes": volumes}
 
+    def purge_org(self, slug: str, org_id: str) -> dict[str, list[str]]:
+        """A tenant's removal: every instance named for it, every secret and volume tagged
+        with its org."""
+        live = ["pending", "running", "stopping", "stopped"]
+        answer = self.aws.ec2.describe_instances(
+            Filters=[
+                {"Name": "tag:Name", "Values": [f"ws-tenant-{slug}-*"]},
+                {"Name": "instance-state-name", "Values": live},
+            ]
+        )
+        instances = [i["InstanceId"] for r in answer["Reservations"] for i in r["Instances"]]
+        self.terminate(instances)
+        by_org = [{"Name": "tag:OrgID", "Values": [org_id]}]
+        volumes = [v["VolumeId"] for v in self.aws.ec2.describe_volumes(Filters=by_org)["Volumes"]]
+        for volume_id in volumes:
+            self.delete_volume(volume_id)
+        secrets: list[str] = []
+        for page in self.aws.secrets.get_paginator("list_secrets").paginate(
+            Filters=[{"Key": "tag-value", "Values": [org_id]}]
+        ):
+            secrets += [s["Name"] for s in page["SecretList"]]
+        for name in secrets:
+            self.aws.secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        return {"instances": instances, "volumes": volumes, "secrets": secrets}
+
 
 class DockerBackend(Ec2Backend):
     """A persistent config volume attached to every box of the workspace."""
@@ -252,7 +280,8 @@ class DockerBackend(Ec2Backend):
         return True
 
 
-def make_backend(config: StackConfig, aws: AwsClients) -> Ec2Backend:
-    if config.backend == "docker":
-        return DockerBackend(config, aws)
-    return Ec2Backend(config, aws)
+def make_backend(
+    config: StackConfig, aws: AwsClients, slug_of: Callable[[str], str] | None = None
+) -> Ec2Backend:
+    kind = DockerBackend if config.backend == "docker" else Ec2Backend
+    return kind(config, aws, slug_of)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,36 @@ def git_sha(repo: Path = REPO_ROOT) -> str:
         return "dev"
 
 
+@dataclass
+class Platform:
+    """One tenant's platform: its app, and its workers' start and stop (the app's lifespan
+    calls them; a tenant made at run time by the control plane calls them itself)."""
+
+    app: FastAPI
+    start: Callable[[], None]
+    stop: Callable[[], None]
+
+
 def build_app(config: StackConfig, clock: Any = time.monotonic) -> FastAPI:
     """The platform app; its workers run for the lifespan of the app."""
+    platform = build_platform(config, clock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+        platform.start()
+        try:
+            yield
+        finally:
+            platform.stop()
+
+    platform.app.router.lifespan_context = lifespan
+    return platform.app
+
+
+def build_platform(config: StackConfig, clock: Any = time.monotonic) -> Platform:
     store = Store(config.db_path)
-    cp = CpClient(config.platform_url.rstrip("/") + "/cp", config.cp_secret)
+    cp = CpClient(config.control_plane_url, config.cp_secret)
     boxes = Boxes(config, make_client("ssm", config))
     jobs = Jobs()
     liveness = Liveness(config.timings.liveness_ttl_s, clock)
@@ -72,23 +99,19 @@ def build_app(config: StackConfig, clock: Any = time.monotonic) -> FastAPI:
     watchers = Watchers(config, store, lifecycle, cycles, liveness, clock)
     sha = git_sha()
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+    def start() -> None:
         lifecycle.resume()
         watchers.start()
-        try:
-            yield
-        finally:
-            watchers.stop()
-            jobs.stop()
-            cp.close()
-            store.close()
+
+    def stop() -> None:
+        watchers.stop()
+        jobs.stop()
+        cp.close()
+        store.close()
 
     app = FastAPI(
         title="reference workspace platform",
         version="1",
-        lifespan=lifespan,
         description="The tenant API of the product, as the reference provisioner serves it.",
     )
     app.state.lifecycle = lifecycle
@@ -122,4 +145,4 @@ def build_app(config: StackConfig, clock: Any = time.monotonic) -> FastAPI:
         RateLimit, limit=config.rate_limit, window_s=config.timings.rate_window_s, clock=clock
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
-    return app
+    return Platform(app, start, stop)

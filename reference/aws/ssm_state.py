@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reference.box.layout import OUTPUT_CAP_CHARS
+from reference.box.limits import OUTPUT_CAP_CHARS
 
 RUN_SHELL_SCRIPT = "AWS-RunShellScript"
 PLUGIN_NAME = "aws:runShellScript"

@@ -20,7 +20,7 @@ from reference.aws.ssm_state import (
     SsmError,
     SsmState,
 )
-from reference.box.layout import LIST_OUTPUT_CAP_CHARS
+from reference.box.limits import LIST_OUTPUT_CAP_CHARS
 
 TARGET_PREFIX = "AmazonSSM."
 MAX_EXECUTION_TIMEOUT_S = 172_800

@@ -24,14 +24,3 @@ PYTHON = "/usr/bin/python3"  # Debian's interpreter (the venv's lives under /roo
 
 # SSM Run Command, laid out like amazon-ssm-agent (see reference/box/ssm_exec.py).
 SSM_ORCHESTRATION_ROOT = "/var/lib/amazon/ssm"
-
-# SSM output limits, as on AWS.
-OUTPUT_CAP_CHARS = 24_000
-LIST_OUTPUT_CAP_CHARS = 2_500
-# Bytes kept per stream in the box: enough for OUTPUT_CAP_CHARS of 4-byte UTF-8.
-OUTPUT_CAP_BYTES = OUTPUT_CAP_CHARS * 4
-
-
-def cap_text(raw: bytes, chars: int = OUTPUT_CAP_CHARS) -> str:
-    """Decode captured output and keep the first `chars` characters, like SSM does."""
-    return raw.decode("utf-8", errors="replace")[:chars]

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from reference.box import layout, ssm_exec
+from reference.box import layout, limits, ssm_exec
 
 _emit_lock = threading.Lock()
 # The box's instance.json (instance id and region for the SSM paths and env), read once.
@@ -51,7 +51,7 @@ def emit(event: dict[str, Any]) -> None:
 class CappedPipe:
     """Drain a pipe in a thread, keeping at most `cap` bytes."""
 
-    def __init__(self, fd: int, cap: int = layout.OUTPUT_CAP_BYTES) -> None:
+    def __init__(self, fd: int, cap: int = limits.OUTPUT_CAP_BYTES) -> None:
         self.fd = fd
         self.cap = cap
         self.kept = bytearray()
@@ -76,7 +76,7 @@ class CappedPipe:
 
     def text(self) -> str:
         with self.lock:
-            return layout.cap_text(bytes(self.kept))
+            return limits.cap_text(bytes(self.kept))
 
 
 def _failed_to_start(cmd_id: str, started: float, reason: str) -> None:

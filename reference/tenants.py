@@ -35,8 +35,8 @@ class Tenant:
     platform: Platform | None = None
     last_error: str = ""
     created_at: str = field(
-        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds").replace(
-            "+00:00", "Z"
+        default_factory=lambda: (
+            datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         )
     )
 

@@ -14,6 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+# the run's settings carry a profile and point at a target: importable from here too
+from e2e.harness.profiles import PROFILES, Profile
+from e2e.harness.target import SettingsError, Target  # noqa: F401
+
 TARGETS = ("embedded", "external", "staging")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,134 +40,6 @@ def install_name(source: str) -> str:
 
 DEFAULT_INSTANCE_FILTERS = "tag:Name=ws-tenant-*-{id8}*;tag:Role=workspace"
 BOX_CHANNELS = ("ssm", "files", "both")
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed: raised before anything is created."""
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Deadlines and poll intervals. `fast` fits the embedded stack, `staging` real EC2 boots."""
-
-    name: str
-    poll_s: float  # platform/EC2 state polls
-    ssm_poll_s: float  # get_command_invocation polls
-    online_s: float  # provisioning → online (first boot)
-    restart_s: float  # trigger → fresh box online
-    offline_s: float  # crash → platform notices
-    ssm_online_s: float  # instance running → SSM PingStatus Online
-    command_s: float  # one SSM command, send → terminal status
-    delete_s: float  # delete → instance gone
-    reconcile_s: float  # first online → the reconcile's restart (if one comes)
-    # a trigger whose automatic restart may be dropped (inside the product's window): how long
-    # to wait for a sign of it (WORKSPACE_PROVISIONING, status, box going) before calling it so
-    auto_restart_grace_s: float
-    stack_start_s: float  # embedded stack subprocess → first JSON line
-    http_timeout_s: float
-    log_every_s: float  # waits log at least this often (and on every change)
-
-
-PROFILES: dict[str, Profile] = {
-    "fast": Profile(
-        name="fast",
-        poll_s=0.02,
-        ssm_poll_s=0.01,
-        online_s=30.0,
-        restart_s=30.0,
-        offline_s=30.0,
-        ssm_online_s=20.0,
-        command_s=20.0,
-        delete_s=20.0,
-        reconcile_s=10.0,
-        auto_restart_grace_s=1.5,
-        stack_start_s=60.0,
-        http_timeout_s=10.0,
-        log_every_s=5.0,
-    ),
-    "staging": Profile(
-        name="staging",
-        poll_s=3.0,
-        ssm_poll_s=1.0,
-        online_s=900.0,
-        restart_s=900.0,
-        offline_s=300.0,
-        ssm_online_s=600.0,
-        command_s=120.0,
-        delete_s=600.0,
-        reconcile_s=600.0,
-        auto_restart_grace_s=120.0,
-        stack_start_s=60.0,
-        http_timeout_s=30.0,
-        log_every_s=15.0,
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Target:
-    """How to reach one platform + AWS endpoint. Secrets stay out of repr (reports, logs)."""
-
-    kind: str  # embedded | external | staging
-    platform_url: str
-    admin_token: str
-    org_id: str
-    region: str
-    aws_endpoint_url: str | None = None  # None: real AWS (staging)
-    aws_access_key_id: str | None = None  # None: the standard boto3 credential chain
-    aws_secret_access_key: str | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"Target(kind={self.kind!r}, platform_url={self.platform_url!r}, "
-            f"org_id={self.org_id!r}, region={self.region!r}, "
-            f"aws_endpoint_url={self.aws_endpoint_url!r})"
-        )
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Values a report must never show."""
-        return tuple(s for s in (self.admin_token, self.aws_secret_access_key) if s)
-
-    @classmethod
-    def from_stack_line(cls, info: Mapping[str, object], kind: str = "embedded") -> Target:
-        """Build from the embedded stack's first stdout line (docs/contract.md)."""
-        try:
-            return cls(
-                kind=kind,
-                platform_url=str(info["platform_url"]).rstrip("/"),
-                admin_token=str(info["admin_token"]),
-                org_id=str(info["org_id"]),
-                region=str(info.get("region") or "us-east-1"),
-                aws_endpoint_url=str(info["aws_endpoint_url"]),
-                aws_access_key_id=str(info.get("aws_access_key_id") or "testing"),
-                aws_secret_access_key=str(info.get("aws_secret_access_key") or "testing"),
-            )
-        except KeyError as exc:
-            raise SettingsError(
-                f"stack announcement lacks {exc.args[0]!r}: {sorted(info)}"
-            ) from None
-
-    @classmethod
-    def from_env(cls, kind: str, env: Mapping[str, str]) -> Target:
-        """`external` and `staging`: everything from env; staging keeps boto3's own chain."""
-        need = ["E2E_PLATFORM_URL", "E2E_ADMIN_TOKEN", "E2E_ORG_ID"]
-        if kind == "external":
-            need.append("AWS_ENDPOINT_URL")
-        missing = [name for name in need if not env.get(name)]
-        if missing:
-            raise SettingsError(f"E2E_TARGET={kind} needs {', '.join(missing)} in the environment")
-        region = env.get("E2E_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-        return cls(
-            kind=kind,
-            platform_url=env["E2E_PLATFORM_URL"].rstrip("/"),
-            admin_token=env["E2E_ADMIN_TOKEN"],
-            org_id=env["E2E_ORG_ID"],
-            region=region or "us-east-1",
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") if kind == "external" else None,
-            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") if kind == "external" else None,
-            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") if kind == "external" else None,
-        )
 
 
 @dataclass(frozen=True)

@@ -124,11 +124,15 @@ class SsmState:
             for old in lost[: max(0, len(lost) - self.max_lost_instances)]:
                 del self._instances[old]
 
-    def instances(self) -> list[ManagedInstance]:
+    def instances(self, ids: set[str] | None = None) -> list[ManagedInstance]:
+        """Copies (callers read them unlocked); with `ids`, only those, looked up one by one
+        (a poll about one box must not cost a scan of every box)."""
         with self._lock:
-            return [
-                ManagedInstance(**vars(m)) for m in self._instances.values()
-            ]  # copies: callers read them unlocked
+            if ids is None:
+                found = list(self._instances.values())
+            else:
+                found = [m for i in sorted(ids) if (m := self._instances.get(i)) is not None]
+            return [ManagedInstance(**vars(m)) for m in found]
 
     def ping(self, instance_id: str) -> None:
         with self._lock:

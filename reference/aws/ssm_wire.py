@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from reference.aws.ssm_instances import describe_instance_information
 from reference.aws.ssm_state import (
     PLUGIN_NAME,
     RUN_SHELL_SCRIPT,
@@ -20,23 +21,17 @@ from reference.aws.ssm_state import (
     SsmError,
     SsmState,
 )
+from reference.aws.wire import Answer, error, offset
 from reference.box.limits import LIST_OUTPUT_CAP_CHARS
 
 TARGET_PREFIX = "AmazonSSM."
 MAX_EXECUTION_TIMEOUT_S = 172_800
-AGENT_VERSION = "3.3.0.0-reference"
-
-Answer = tuple[int, dict[str, Any]]
 
 
 def iso(ts: float | None) -> str:
     if ts is None:
         return ""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def error(code: str, message: str) -> Answer:
-    return 400, {"__type": code, "message": message}
 
 
 class SsmWire:
@@ -52,7 +47,9 @@ class SsmWire:
             "SendCommand": self.send_command,
             "GetCommandInvocation": self.get_command_invocation,
             "ListCommandInvocations": self.list_command_invocations,
-            "DescribeInstanceInformation": self.describe_instance_information,
+            "DescribeInstanceInformation": lambda request: describe_instance_information(
+                state, request
+            ),
         }
 
     def handles(self, target: str) -> bool:
@@ -199,7 +196,7 @@ class SsmWire:
         max_results = request.get("MaxResults", 50)
         if not isinstance(max_results, int) or not 1 <= max_results <= 50:
             return error("ValidationException", "MaxResults must be 1..50")
-        start = _offset(request.get("NextToken"))
+        start = offset(request.get("NextToken"))
         found = self.state.list_invocations(command_id, instance_id)
         page = found[start : start + max_results]
         details = bool(request.get("Details"))
@@ -251,63 +248,3 @@ class SsmWire:
                 plugin["ResponseFinishDateTime"] = inv.ended_at
             item["CommandPlugins"] = [plugin]
         return item
-
-    # --- DescribeInstanceInformation ---
-
-    def describe_instance_information(self, request: dict[str, Any]) -> Answer:
-        wanted_ids: set[str] | None = None
-        wanted_ping: set[str] | None = None
-        for flt in request.get("InstanceInformationFilterList") or []:
-            if flt.get("key") == "InstanceIds":
-                wanted_ids = set(flt.get("valueSet") or [])
-            elif flt.get("key") == "PingStatus":
-                wanted_ping = set(flt.get("valueSet") or [])
-        for flt in request.get("Filters") or []:
-            if flt.get("Key") == "InstanceIds":
-                wanted_ids = set(flt.get("Values") or [])
-            elif flt.get("Key") == "PingStatus":
-                wanted_ping = set(flt.get("Values") or [])
-        max_results = request.get("MaxResults", 50)
-        if not isinstance(max_results, int) or not 5 <= max_results <= 50:
-            return error("ValidationException", "MaxResults must be 5..50")
-        items = []
-        for inst in self.state.instances():
-            ping = "Online" if inst.online else "ConnectionLost"
-            if wanted_ids is not None and inst.instance_id not in wanted_ids:
-                continue
-            if wanted_ping is not None and ping not in wanted_ping:
-                continue
-            items.append(
-                {
-                    "InstanceId": inst.instance_id,
-                    "PingStatus": ping,
-                    "LastPingDateTime": inst.last_ping,
-                    "AgentVersion": AGENT_VERSION,
-                    "IsLatestVersion": True,
-                    "PlatformType": "Linux",
-                    "PlatformName": "Debian GNU/Linux",
-                    "PlatformVersion": "12",
-                    "ResourceType": "EC2Instance",
-                    "IPAddress": inst.ip_address,
-                    "ComputerName": inst.computer_name,
-                    "RegistrationDate": inst.registered_at,
-                    "AssociationStatus": "",
-                }
-            )
-        start = _offset(request.get("NextToken"))
-        answer: dict[str, Any] = {"InstanceInformationList": items[start : start + max_results]}
-        if start + max_results < len(items):
-            answer["NextToken"] = str(start + max_results)
-        return 200, answer
-
-
-def _offset(token: Any) -> int:
-    if token in (None, ""):
-        return 0
-    try:
-        value = int(token)
-    except (TypeError, ValueError):
-        raise SsmError("InvalidNextToken", f"NextToken {token!r} is not valid") from None
-    if value < 0:
-        raise SsmError("InvalidNextToken", f"NextToken {token!r} is not valid")
-    return value

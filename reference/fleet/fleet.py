@@ -17,16 +17,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from reference.aws.faults import SsmDelays
-from reference.aws.ssm_state import Command, SsmState
-from reference.box import layout
+from reference.aws.ssm_state import SsmState
 from reference.fleet import ec2_view
 from reference.fleet.box import BoxProcess, Spawner
 from reference.fleet.box_options import BoxOptions, LaunchSpec
 from reference.fleet.sandbox import BoxDirs, bwrap_argv, supervisor_command, venv_site_packages
-from reference.fleet.snapshot import take_snapshot
+from reference.fleet.snapshot import save_snapshot
+from reference.fleet.ssm_bridge import SsmBridge
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,8 @@ class Fleet:
         self._site = venv_site_packages()
         self._spawner: Spawner | None = None
         self._thread: threading.Thread | None = None
-        ssm.dispatcher = self
+        self.bridge = SsmBridge(self.boxes, ssm, delays)
+        ssm.dispatcher = self.bridge
 
     @property
     def instances_dir(self) -> Path:
@@ -236,7 +236,7 @@ class Fleet:
         self.boxes[iid] = box
         assert self._spawner is not None
         try:
-            process.start(self._spawner, self._on_event)
+            process.start(self._spawner, self.bridge.on_event)
             box.ran = True
         except Exception:
             log.exception("box %s: sandbox failed to start", iid)
@@ -252,43 +252,14 @@ class Fleet:
         box.ended = True
         self.ssm.instance_lost(box.instance_id)
         if box.ran and box.volume_id and box.dirs.volume_mode == "data":
-            self._snapshot(box)
+            save_snapshot(
+                box.instance_id, box.dirs.root, box.dirs.volume, box.volume_id, box.restores
+            )
         del self.boxes[box.instance_id]
         self._first_seen.pop(box.instance_id, None)
         if wipe_root:
             shutil.rmtree(box.dirs.root, ignore_errors=True)
             shutil.rmtree(box.dirs.run, ignore_errors=True)
-
-    def _snapshot(self, box: Box) -> None:
-        """Save the box's files, unless that would replace a snapshot it never restored."""
-        volume = box.dirs.volume
-        assert volume is not None
-        if not volume.is_dir():
-            log.warning("box %s: volume dir %s is gone; no snapshot", box.instance_id, volume)
-            return
-        marker = box.dirs.root / "configs" / layout.RESTORE_MARKER
-        if box.restores and not (marker.is_file() and not marker.is_symlink()):
-            log.warning(
-                "box %s: its restore never completed; the snapshot in %s is kept as it was",
-                box.instance_id,
-                box.volume_id,
-            )
-            return
-        started = time.monotonic()
-        try:
-            reports = take_snapshot(box.dirs.root, volume, box.instance_id)
-        except OSError:
-            log.exception("box %s: snapshot into %s failed", box.instance_id, volume)
-            return
-        errors = [e for report in reports.values() for e in report.errors]
-        log.info(
-            "box %s: snapshot of %s into %s in %.3fs%s",
-            box.instance_id,
-            sorted(reports),
-            box.volume_id,
-            time.monotonic() - started,
-            f"; unreadable: {errors[:10]}" if errors else "",
-        )
 
     def _forget_terminated(self, views: list[ec2_view.InstanceView]) -> None:
         """Terminated instances leave the EC2 view after `terminated_retention_s`."""
@@ -313,60 +284,6 @@ class Fleet:
             if self._volume_holder(volume_id) is None:
                 shutil.rmtree(self.settings.volumes_dir / volume_id, ignore_errors=True)
                 self._seen_volumes.discard(volume_id)
-
-    # --- box events (reader threads) ---
-
-    def _on_event(self, instance_id: str, event: dict[str, Any]) -> None:
-        kind = event.get("ev")
-        box = self.boxes.get(instance_id)
-        if kind == "ack":
-            self.ssm.picked_up(event["id"], instance_id)
-        elif kind == "started":
-            self.ssm.started(event["id"], instance_id, float(event["t"]))
-        elif kind == "done":
-            self.ssm.finished(
-                event["id"],
-                instance_id,
-                int(event["code"]),
-                bool(event["timed_out"]),
-                str(event["stdout"]),
-                str(event["stderr"]),
-                float(event["t_start"]),
-                float(event["t_end"]),
-            )
-        elif kind == "ready":
-            if box is not None:
-                box.online = True
-                self.ssm.instance_online(instance_id, box.private_ip)
-                log.info("box %s: online", instance_id)
-        elif kind == "agent-exit":
-            if box is not None:
-                box.agent_exit = int(event["code"])
-            log.info("box %s: boot/agent exited with %s", instance_id, event["code"])
-        elif kind == "ended":
-            if box is not None:
-                box.ended = True
-            self.ssm.instance_lost(instance_id)
-        elif kind == "error":
-            log.warning("box %s: %s", instance_id, event.get("error"))
-
-    # --- SSM dispatcher ---
-
-    def dispatch(self, command: Command, instance_id: str) -> bool:
-        box = self.boxes.get(instance_id)
-        if box is None or box.ended or not box.online:
-            return False
-        return box.process.send(
-            {
-                "op": "run",
-                "id": command.command_id,
-                "commands": list(command.commands),
-                "cwd": command.working_directory,
-                "timeout": command.execution_timeout_s,
-                "ack_delay": self.delays.hidden_s,
-                "start_delay": self.delays.pending_s,
-            }
-        )
 
     def live_box_pids(self) -> dict[str, int]:
         with self._lock:

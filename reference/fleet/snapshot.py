@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 from reference.box import layout
@@ -59,3 +60,36 @@ def take_snapshot(root: Path, volume_dir: Path, instance_id: str) -> dict[str, T
     os.rename(tmp, final)
     _discard(old)
     return reports
+
+
+def save_snapshot(
+    instance_id: str, root: Path, volume: Path | None, volume_id: str | None, restores: bool
+) -> None:
+    """Save the box's files, unless that would replace a snapshot it never restored."""
+    assert volume is not None
+    if not volume.is_dir():
+        log.warning("box %s: volume dir %s is gone; no snapshot", instance_id, volume)
+        return
+    marker = root / "configs" / layout.RESTORE_MARKER
+    if restores and not (marker.is_file() and not marker.is_symlink()):
+        log.warning(
+            "box %s: its restore never completed; the snapshot in %s is kept as it was",
+            instance_id,
+            volume_id,
+        )
+        return
+    started = time.monotonic()
+    try:
+        reports = take_snapshot(root, volume, instance_id)
+    except OSError:
+        log.exception("box %s: snapshot into %s failed", instance_id, volume)
+        return
+    errors = [e for report in reports.values() for e in report.errors]
+    log.info(
+        "box %s: snapshot of %s into %s in %.3fs%s",
+        instance_id,
+        sorted(reports),
+        volume_id,
+        time.monotonic() - started,
+        f"; unreadable: {errors[:10]}" if errors else "",
+    )

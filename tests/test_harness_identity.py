@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
+from support import aws
 
 from e2e.harness.identity import BoxIdentity, Instance, Observation, filters_for
 from e2e.harness.settings import DEFAULT_INSTANCE_FILTERS
@@ -61,7 +61,7 @@ def test_the_default_filters_find_this_workspaces_boxes_and_no_other(
 ) -> None:
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # 6,000 AMIs we do not need
     with mock_aws():
-        ec2 = boto3.client("ec2", region_name="us-east-2")
+        ec2 = aws.client("ec2")
         mine = _launch(ec2, {"Name": f"ws-tenant-acme-{WS[:8]}", "Role": "workspace"})
         gone = _launch(ec2, {"Name": f"ws-tenant-acme-{WS[:8]}", "Role": "workspace"})
         ec2.terminate_instances(InstanceIds=[gone])

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
+from support import aws
 
 from e2e.harness import retries
 from e2e.harness.identity import filters_for
@@ -143,10 +143,9 @@ def test_botocore_retry_attempts_are_counted_for_the_workspace_the_call_was_abou
     monkeypatch.setattr(retries, "LEDGER", ledger)
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda s: None)  # backoff, not waited
     ec2 = count_botocore_retries(
-        boto3.client(
+        aws.client(
             "ec2",
             endpoint_url=throttling_ec2.url,
-            region_name="us-east-2",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             config=Config(retries={"mode": "standard", "max_attempts": 8}),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from support.world import TINY, Step, World, online, provisioning
+from support.world import SHORT, TINY, Step, World, online, provisioning
 
 from e2e.harness.events import FAILED, OFFLINE, ONLINE, PROVISIONING
 from e2e.harness.identity import Observation
@@ -99,6 +99,7 @@ def test_the_current_box_must_be_the_newest_one_launched() -> None:
         # that one is not the restart's box
         Step("online", running=("i-2",), pending=("i-3",), emit=(ONLINE,)),
         online("i-2"),
+        profile=SHORT,
     )
     with pytest.raises(WaitTimeout):
         wait_fresh_box(ws, marker, "manual restart")
@@ -118,10 +119,8 @@ def test_the_markers_box_never_counts_whatever_the_events_say() -> None:
 @pytest.mark.parametrize("offline", [True, False])
 def test_crash_recovery_requires_the_offline_event(offline: bool) -> None:
     emitted = (OFFLINE, PROVISIONING) if offline else (PROVISIONING,)
-    _, ws, marker = ready(
-        provisioning(*emitted),
-        online("i-2", ONLINE),
-    )
+    profile = TINY if offline else SHORT  # only the wait that must time out is short
+    _, ws, marker = ready(provisioning(*emitted), online("i-2", ONLINE), profile=profile)
     if offline:
         assert wait_fresh_box(ws, marker, "crash recovery", require=(OFFLINE,)).instance_id == "i-2"
     else:
@@ -130,11 +129,12 @@ def test_crash_recovery_requires_the_offline_event(offline: bool) -> None:
 
 
 def test_a_timeout_says_what_it_last_saw_and_the_event_timeline() -> None:
-    _, ws, marker = ready(provisioning(PROVISIONING, running=("i-1",)), online("i-2"))
+    # one step to its final state: the last look is known however slowly the machine polls
+    _, ws, marker = ready(Step("online", running=("i-2",), emit=(PROVISIONING,)), profile=SHORT)
     with pytest.raises(WaitTimeout) as info:
         wait_fresh_box(ws, marker, "manual restart")
     text = str(info.value)
-    assert "fresh box after manual restart: not reached within 0.4s" in text
+    assert "fresh box after manual restart: not reached within 0.3s" in text
     assert "last observed: status=online instances=[i-2:running] ssm=Online" in text
     assert "events:" in text and text.count("WORKSPACE_PROVISIONING") == 2
     assert "box i-2: diagnostics unavailable" in text  # best effort, never hides the timeout
@@ -144,10 +144,10 @@ def test_a_timeout_says_what_it_last_saw_and_the_event_timeline() -> None:
 
 
 def test_no_sign_of_a_restart_within_the_grace_is_a_drop() -> None:
-    world, ws, marker = ready(online("i-1"))
+    world, ws, marker = ready(online("i-1"), profile=SHORT)
     started = time.monotonic()
     assert restart_or_dropped(ws, marker, "plugin install local://seo-all") is None
-    assert time.monotonic() - started >= TINY.auto_restart_grace_s
+    assert time.monotonic() - started >= SHORT.auto_restart_grace_s
     assert world.index == 1 and ws.last_observation is not None
 
 
@@ -189,13 +189,13 @@ def test_the_reconcile_restart_is_waited_for_with_platform_looks_only() -> None:
 
 
 def test_a_reconcile_that_never_comes_is_a_note() -> None:
-    _, ws, _ = ready(online("i-1"))
+    _, ws, _ = ready(online("i-1"), profile=SHORT)
     assert wait_reconciled(ws, ["seo-all"]) is False
-    assert ws.stats.notes == [f"reconcile: not seen within {TINY.reconcile_s:.0f} s"]
+    assert ws.stats.notes == [f"reconcile: not seen within {SHORT.reconcile_s:.0f} s"]
 
 
 def test_a_reconcile_that_never_comes_fails_where_the_target_must_reconcile() -> None:
-    _, ws, _ = ready(online("i-1"), require_reconcile=True)
+    _, ws, _ = ready(online("i-1"), require_reconcile=True, profile=SHORT)
     with pytest.raises(
         AssertionError, match=r"reconcile: not seen within \d+ s \(E2E_REQUIRE_RECONCILE\)"
     ):

@@ -29,21 +29,27 @@ from support.fake_ssm import FakeSsm, client_error
 WS_ID = "7d3b2c1a-5e4f-4a3b-9c8d-0e1f2a3b4c5d"
 WS_NAME = "e2e-r1-main-gate-1"
 
-# Deadlines small enough that a wait which must time out does so in a fraction of a second;
-# polls fast enough that a wait which succeeds takes milliseconds.
+# Polls fast enough that a wait which succeeds takes milliseconds, and deadlines so generous
+# that a success path never meets them, even on a loaded machine (a deadline costs nothing
+# until it is reached) ...
 TINY = replace(
     PROFILES["fast"],
     name="tiny",
     poll_s=0.001,
     ssm_poll_s=0.001,
-    online_s=0.4,
-    restart_s=0.4,
-    reconcile_s=0.25,
-    auto_restart_grace_s=0.1,
-    ssm_online_s=0.4,
-    command_s=5.0,
-    delete_s=0.4,
+    online_s=15.0,
+    restart_s=15.0,
+    reconcile_s=15.0,
+    auto_restart_grace_s=15.0,
+    ssm_online_s=15.0,
+    command_s=15.0,
+    delete_s=15.0,
     log_every_s=60.0,
+)
+# ... and, for the tests whose point is that a wait ends without its condition (a timeout, a
+# dropped restart, a reconcile that never comes), deadlines of a fraction of a second.
+SHORT = replace(
+    TINY, name="short", online_s=0.3, restart_s=0.3, reconcile_s=0.25, auto_restart_grace_s=0.1
 )
 
 Emit = str | tuple[str, dict[str, Any]]

@@ -160,6 +160,14 @@ def test_a_429_is_retried_for_any_method_after_retry_after_capped(
     assert ledger.of(WS) == (1, 0) and ledger.reasons["http 429"] == 1
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE", "POST"])
+def test_a_429_is_retried_whatever_the_method(method: str, naps: list[float]) -> None:
+    limited = httpx.Response(429, headers={"Retry-After": "2"}, json={})
+    handler, seen = scripted(limited, limited, 200, body={})
+    assert client(handler).request(method, f"/workspaces/{WS}").status_code == 200
+    assert [r.method for r in seen] == [method] * 3 and naps == [2.0, 2.0]
+
+
 def test_when_the_retries_run_out_the_last_answer_is_reported(naps: list[float]) -> None:
     handler, seen = scripted(httpx.Response(429, headers={"Retry-After": "1"}, json={}))
     with pytest.raises(PlatformError, match=r"POST /workspaces/.*/restart → 429"):

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from e2e.campaign.matrix import Row, render_markdown, run_matrix, summary, write_reports
 from e2e.campaign.verdicts import Case, Outcome, matrix_cases
+from e2e.harness.faults import PRODUCT
+
+PRODUCT_ROWS = len(PRODUCT) + 1  # every product fault once, and the late-reconcile pair
 
 STUB = "template: config.yaml is the 218-byte stub; prompts missing (6 of 6)"
 
@@ -14,7 +17,7 @@ STUB = "template: config.yaml is the 218-byte stub; prompts missing (6 of 6)"
 def _fake_run(case: Case) -> Outcome:
     """A perfect gate: product faults fail with their diagnosis, the rest pass."""
     if case.kind == "product":
-        message = "DESIGN §4 violated after first provision:\n  " + "\n  ".join(case.diagnosis)
+        message = "invariant violated after first provision:\n  " + "\n  ".join(case.diagnosis)
         return Outcome("VerificationFailed", message, "after first provision: …", 1.5, 2.0)
     return Outcome(seconds=2.5, stack_start_s=2.0)
 
@@ -22,7 +25,7 @@ def _fake_run(case: Case) -> Outcome:
 def test_a_perfect_gate_makes_an_ok_matrix(tmp_path: Path) -> None:
     rows = run_matrix(matrix_cases(), _fake_run, jobs=2)
     total = summary(rows)
-    assert total["ok"] and total["product_caught"] == total["product_faults"] == 7
+    assert total["ok"] and total["product_caught"] == total["product_faults"] == PRODUCT_ROWS
     assert total["product_caught_pct"] == 100.0 and total["benign_failing"] == 0
     json_path, md_path = write_reports(rows, tmp_path, {"generated_at": "now", "restarts": 3})
     document = json.loads(json_path.read_text())
@@ -46,7 +49,7 @@ def test_a_surviving_product_fault_and_a_false_alarm_fail_the_matrix(tmp_path: P
     total = summary(rows)
     assert not total["ok"]
     assert total["not_ok"] == ["plugin-lost: SURVIVED", "slow-boot: FALSE ALARM"]
-    assert total["product_caught"] == 6 and total["benign_failing"] == 1
+    assert total["product_caught"] == PRODUCT_ROWS - 1 and total["benign_failing"] == 1
     markdown = render_markdown(rows, {})
     assert "**FAILED**" in markdown and "### `plugin-lost`: SURVIVED" in markdown
     # a pipe in a diagnosis must not break the table

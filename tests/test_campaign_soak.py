@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from e2e.campaign.soak import Epoch, percentile, plan, soak, write_report
-from e2e.campaign.verdicts import BENIGN_FAULTS, Outcome
+from e2e.campaign.verdicts import Outcome
+from e2e.harness.faults import BENIGN, FAULTS
 
 
 def test_plan_is_seeded_complete_and_benign_only() -> None:
@@ -17,8 +18,9 @@ def test_plan_is_seeded_complete_and_benign_only() -> None:
     assert epochs == plan(1234, 205, 10)
     assert epochs != plan(1235, 205, 10)
     assert sum(e.runs for e in epochs) == 205 and max(e.runs for e in epochs) == 10
-    assert all(set(e.faults) <= set(BENIGN_FAULTS) for e in epochs)
-    assert {f for e in epochs for f in e.faults} == set(BENIGN_FAULTS)  # all get exercised
+    assert all(FAULTS[f].kind == "benign" for e in epochs for f in e.faults)
+    assert {f for e in epochs for f in e.faults} == set(BENIGN)  # all get exercised
+    assert all(list(e.faults) == [f for f in BENIGN if f in e.faults] for e in epochs)
     assert plan(1, 0, 10) == []
     with pytest.raises(ValueError):
         plan(1, 10, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TEMPLATE = FIXTURES / "templates" / "seo-agent"
+EDGE = FIXTURES / "templates" / "seo-agent-edge"
 PLUGIN = FIXTURES / "plugins" / "seo-all"
 SECRET_STRING_LIMIT = 64 * 1024
 
@@ -30,10 +32,13 @@ def test_config_declares_identity_prompts_plugins_and_skills(config: dict) -> No
     assert config["plugins"] == ["seo-all"]
 
 
-def test_every_prompt_file_exists_and_all_prompts_are_listed(config: dict) -> None:
+@pytest.mark.parametrize("template", [TEMPLATE, EDGE], ids=["seo-agent", "seo-agent-edge"])
+def test_every_prompt_file_exists_and_all_prompts_are_listed(template: Path) -> None:
+    config = yaml.safe_load((template / "config.yaml").read_text(encoding="utf-8"))
     listed = set(config["prompt_files"])
-    on_disk = {p.relative_to(TEMPLATE).as_posix() for p in template_owned(TEMPLATE)[1:]}
+    on_disk = {p.relative_to(template).as_posix() for p in template_owned(template)[1:]}
     assert listed == on_disk
+    assert config["plugins"] == ["seo-all"] and config["runtime"] and config["model"]
 
 
 def test_prompts_cover_nested_non_ascii_and_large_files() -> None:
@@ -54,10 +59,14 @@ def test_template_defaults_exist_to_catch_a_provisioner_without_allowlist() -> N
     assert (TEMPLATE / ".claude" / "settings.json").is_file()
 
 
-def test_plugin_lists_only_files_it_has() -> None:
-    manifest = yaml.safe_load((PLUGIN / "plugin.yaml").read_text(encoding="utf-8"))
-    assert manifest["name"] == "seo-all"
-    for rel in manifest["rules"] + manifest["skills"]:
-        assert (PLUGIN / rel).is_file(), rel
+def test_the_plugin_has_the_real_seo_all_shape() -> None:
+    """A skill package like the real seo-all (PRODUCT-API "Plugins and reconcile"): SKILL.md at
+    its root, plus rules, skills, a command and a settings fragment to exercise every effect."""
+    front = (PLUGIN / "SKILL.md").read_text(encoding="utf-8").split("---")[1]
+    assert yaml.safe_load(front)["name"] == "seo-all"
     assert list((PLUGIN / "rules").glob("*.md"))
-    assert list((PLUGIN / "skills").glob("*/SKILL.md"))
+    skills = list((PLUGIN / "skills").glob("*/SKILL.md"))
+    assert skills and all(yaml.safe_load(p.read_text().split("---")[1])["name"] for p in skills)
+    assert list((PLUGIN / "commands").glob("*.md"))
+    fragment = json.loads((PLUGIN / "settings-fragment.json").read_text(encoding="utf-8"))
+    assert isinstance(fragment, dict) and fragment

@@ -6,7 +6,13 @@ import pytest
 
 from e2e.harness.cleanup import Cleanup, CleanupError
 from e2e.harness.names import unique_name
-from e2e.harness.settings import SettingsError, Target, load_run_settings
+from e2e.harness.settings import (
+    DEFAULT_INSTANCE_FILTERS,
+    SettingsError,
+    Target,
+    install_name,
+    load_run_settings,
+)
 from e2e.harness.waits import WaitAborted, WaitTimeout, wait_for
 
 
@@ -89,13 +95,19 @@ def test_settings_defaults_and_validation() -> None:
     s = load_run_settings(env={})
     assert s.target == "embedded" and s.profile.name == "fast" and s.restarts == 3
     assert s.plugin_source == "local://seo-all" and s.plugin_name == "seo-all"
-    assert s.instance_tag_key == "WorkspaceId" and not s.keep and s.run_id
+    assert s.instance_filters == DEFAULT_INSTANCE_FILTERS and not s.keep and s.run_id
+    assert s.box_channel == "ssm" and s.require_reconcile  # the reference always reconciles
     staging = load_run_settings(env={"E2E_TARGET": "staging", "E2E_KEEP": "1"})
     assert staging.profile.name == "staging" and staging.keep
+    assert not staging.require_reconcile  # whether staging reconciles is what the run finds out
+    both = load_run_settings(
+        env={"E2E_BOX_CHANNEL": "both", "E2E_PLUGIN_SOURCE": "gitea://o/r/x#main"}
+    )
+    assert both.box_channel == "both" and both.plugin_name == "x"
     opts = load_run_settings(env={"E2E_RESTARTS": "5"}, options={"restarts": 1, "run_id": "R1"})
     assert opts.restarts == 1 and opts.run_id == "r1"
     for bad in ({"E2E_TARGET": "prod"}, {"E2E_PROFILE": "slow"}, {"E2E_RESTARTS": "-1"},
-                {"E2E_RUN_ID": "has space"}):  # fmt: skip
+                {"E2E_RUN_ID": "has space"}, {"E2E_BOX_CHANNEL": "http"}):  # fmt: skip
         with pytest.raises(SettingsError):
             load_run_settings(env=bad)
 
@@ -137,3 +149,17 @@ def test_cleanup_runs_lifo_continues_after_errors_and_keeps_on_request() -> None
     kept.register("ws", lambda: order.append("deleted"))
     kept.run()
     assert kept.kept == ["ws"] and "deleted" not in order
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("local://seo-all", "seo-all"),
+        ("seo-all", "seo-all"),
+        ("github://acme/linter#v2", "linter"),
+        ("gitea://molecule/agent-skills/seo-all#main", "seo-all"),
+        ("gitea://molecule/agent-skills/seo-all/", "seo-all"),
+    ],
+)
+def test_a_plugin_sources_install_name_is_its_last_path_segment(source: str, name: str) -> None:
+    assert install_name(source) == name

@@ -1,19 +1,25 @@
-"""The words a failure uses: names the file, sizes, sha256, first differing lines, the stub."""
+"""compare.py: the words a failure uses — the file, sizes, sha256, where the bytes first part
+ways (as escapes, so CRLF, a BOM, a tab or a missing final newline are visible), the stub."""
 
 from __future__ import annotations
 
+import pytest
+
 from e2e.harness.compare import (
+    STUB_CONFIG_SIZE,
     capped_diff,
     compare,
+    first_differing_bytes,
     first_differing_lines,
     template_headline,
     user_headline,
 )
+from e2e.harness.fixture import TemplateFixture
 from e2e.harness.manifest import manifest_of_bytes
 from e2e.harness.settings import TEMPLATE_FIXTURE
-from e2e.harness.verify import TemplateFixture
 
 STUB = b"# stub\n" + b"x" * 211  # 218 bytes, like the box's built-in stub
+assert len(STUB) == STUB_CONFIG_SIZE
 
 
 def test_historical_bug_headline_says_stub_and_prompts_missing() -> None:
@@ -67,3 +73,81 @@ def test_user_headline_names_lost_changed_and_appeared() -> None:
     assert user_headline(compare(want, got)) == (
         "user/agent files lost: /workspace/a; changed: /configs/CLAUDE.md; appeared: /workspace/b"
     )
+
+
+def test_only_the_prompts_missing_is_said_when_config_yaml_arrived() -> None:
+    fixture = TemplateFixture.from_dir(TEMPLATE_FIXTURE)
+    want = fixture.manifest()
+    got = manifest_of_bytes("/configs", {"config.yaml": fixture.owned["config.yaml"]})
+    assert template_headline(compare(want, got), want) == "prompts missing (6 of 6)"
+    nothing = manifest_of_bytes("/configs", {})
+    assert template_headline(compare(want, nothing), want) == (
+        "config.yaml missing; prompts missing (6 of 6)"
+    )
+    other = manifest_of_bytes("/configs", {**fixture.owned, "config.yaml": b"name: other\n"})
+    assert template_headline(compare(want, other), want) == (
+        f"config.yaml differs ({len(fixture.owned['config.yaml'])} → 12 bytes)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "head", "shown"),
+    [
+        (b"one\r\ntwo\r\n", b"one\ntwo\n", "first difference at byte 3 (line 1):", r"one\r\ntwo"),
+        (
+            b"a\nb\n",
+            b"a\nb",
+            "at byte 3 (line 2): one is a prefix of the other; expected continues",
+            r"a\nb\n",
+        ),
+        (b"a\nb", b"a\nb\n", "one is a prefix of the other; actual continues", r"a\nb\n"),
+        (
+            b"\xef\xbb\xbf# Title\n",
+            b"# Title\n",
+            "first difference at byte 0 (line 1):",
+            r"\xef\xbb\xbf# Title",
+        ),
+        (
+            b"key:\tvalue\n",
+            b"key:    value\n",
+            "first difference at byte 4 (line 1):",
+            r"key:\tvalue",
+        ),
+        (b"end  \n", b"end\n", "first difference at byte 3 (line 1):", r"end  \n"),
+    ],
+    ids=[
+        "crlf-vs-lf",
+        "missing-final-newline",
+        "added-final-newline",
+        "bom",
+        "tab",
+        "trailing-spaces",
+    ],
+)
+def test_first_differing_bytes_makes_invisible_differences_visible(
+    expected: bytes, actual: bytes, head: str, shown: str
+) -> None:
+    text = first_differing_bytes(expected, actual)
+    lines = text.splitlines()
+    assert head in lines[0]
+    assert lines[1].startswith("  expected …") and lines[2].startswith("  actual   …")
+    assert shown in text
+
+
+def test_first_differing_bytes_adds_the_lines_only_when_the_lines_differ() -> None:
+    crlf = first_differing_bytes(b"one\r\ntwo\r\n", b"one\ntwo\n")
+    assert "first difference at line" not in crlf  # same lines, other ends: bytes say it all
+    bom = first_differing_bytes(b"\xef\xbb\xbfhello\n", b"hello\n")
+    assert "first difference at line 1:" in bom
+    words = first_differing_bytes(b"alpha\nbeta\ngamma\n", b"alpha\nBETA\ngamma\n")
+    assert "first difference at byte 6 (line 2)" in words and "actual   >   2| BETA" in words
+    binary = first_differing_bytes(b"\x00\xff\x01", b"\x00\xfe\x01")
+    assert "first difference at byte 1" in binary and r"\xff" in binary
+
+
+def test_first_differing_bytes_shows_a_window_not_the_whole_file() -> None:
+    want, got = b"x" * 10_000 + b"A" + b"y" * 10_000, b"x" * 10_000 + b"B" + b"y" * 10_000
+    text = first_differing_bytes(want, got)
+    assert "first difference at byte 10000 (line 1)" in text
+    assert "…" + "x" * 24 + "A" + "y" * 23 + "…" in text
+    assert len(text) < 1000  # a window and two capped lines, never the 20 KB

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import boto3
+from collections.abc import Iterator
+
+import pytest
 from moto import mock_aws
+from support import aws as shared
 
 from e2e.harness.aws import AwsClients
 from e2e.harness.leaks import find_leaks
 
 
-@mock_aws
-def test_leaks_are_named_and_a_clean_account_has_none() -> None:
-    session = boto3.session.Session(region_name="us-east-1")
-    aws = AwsClients(session.client("ec2"), session.client("ssm"), session.client("secretsmanager"))
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsClients]:
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # 6,000 AMIs nobody looks at
+    with mock_aws():
+        yield AwsClients(*(shared.client(s, "us-east-1") for s in ("ec2", "ssm", "secretsmanager")))
+
+
+def test_leaks_are_named_and_a_clean_account_has_none(aws: AwsClients) -> None:
     baseline = set(find_leaks(aws))
     aws.secretsmanager.create_secret(Name="molecule/workspace/w1/config", SecretString="{}")
     aws.secretsmanager.create_secret(Name="unrelated/secret", SecretString="{}")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_harness_fakes import FakeSsm
+from support.fake_ssm import FakeSsm
 
 from e2e.harness import manifest as m
 from e2e.harness.files import FileReadError, read_file, write_files

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from test_harness_fakes import FakeSsm
+from support.fake_ssm import FakeSsm
 
 from e2e.harness.ssm import BoxGone, CommandPace, CommandResult, SsmError, SsmHost
 
@@ -37,7 +37,11 @@ def test_throttled_or_dropped_polls_count_as_not_yet_and_go_to_the_poll_client(
     )
     poll.ping = ["ThrottlingException", "EndpointConnectionError", "Online"]
     sender = FakeSsm(tmp_path, ping=["NotRegistered"])  # would never be Online: not asked
-    sender.commands, sender.polls = poll.commands, poll.polls  # one box behind both clients
+    sender.commands, sender.polls, sender.sent_to = (
+        poll.commands,
+        poll.polls,
+        poll.sent_to,
+    )  # one box
     h = SsmHost(sender, poll.instance_id, poll_s=0.001, command_timeout_s=2, poll_client=poll)
     result = h.run("echo ok")
     assert result.ok and result.stdout == "ok\n"
@@ -123,3 +127,17 @@ def test_a_paced_host_polls_less_and_still_sees_every_not_yet_state(tmp_path: Pa
     assert result.ok and ssm.polls["cmd-1"] == 3
     assert result.elapsed_s >= 0.02
     assert pace.typical_s() == pytest.approx((0.04 + result.elapsed_s) / 2)
+
+
+def test_the_fake_ssm_runs_bash_in_the_mapped_box(tmp_path: Path) -> None:
+    """The shared fake (support.fake_ssm) is only worth its name if it really runs the script
+    with /configs mapped into the box directory."""
+    ssm = FakeSsm(tmp_path)
+    cid = ssm.send_command(
+        InstanceIds=["i-0fake"],
+        DocumentName="AWS-RunShellScript",
+        Parameters={"commands": ["echo hi > /configs/x; cat /configs/x"]},
+    )["Command"]["CommandId"]
+    answer = ssm.get_command_invocation(CommandId=cid, InstanceId="i-0fake")
+    assert answer["StandardOutputContent"] == "hi\n"
+    assert (tmp_path / "configs" / "x").read_text() == "hi\n"

@@ -1,180 +1,234 @@
-"""Workspace waits and bracketed verification against a scripted fake platform/EC2/SSM world:
-the fresh box after a coalesced restart, a restart slipping into a verification, and the
-diagnosis of the historical bug."""
+"""workspace.py: the handle. Create persists data and registers its cleanup before the request
+is sent (so a create whose answer is lost is still deleted, found by name); delete confirms
+with the current name, waits out children and then the instances; a look asks EC2 and SSM
+only when the workspace is online; every instance ever seen is remembered in launch order."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from test_harness_fakes import FakeSsm
+from support.world import TINY, WS_ID, WS_NAME, Step, World, online, provisioning
 
-from e2e.harness import verify as verify_module
+from e2e.harness import report, retries
 from e2e.harness.aws import AwsClients
-from e2e.harness.identity import BoxIdentity
-from e2e.harness.platform import PlatformClient
-from e2e.harness.settings import PROFILES, TEMPLATE_FIXTURE, RunSettings
-from e2e.harness.verify import Expected, TemplateFixture, VerificationFailed, verify_box
-from e2e.harness.waits import WaitTimeout
-from e2e.harness.workspace import Marker, Workspace
+from e2e.harness.cleanup import Cleanup
+from e2e.harness.events import ONLINE, PROVISIONING
+from e2e.harness.platform import CONFIRM_HEADER, PlatformClient
+from e2e.harness.settings import RunSettings
+from e2e.harness.workspace import PERSIST, Workspace
 
 
-class World:
-    """One workspace; `script` is a list of platform states served one per GET."""
+class Tenant:
+    """POST/GET/DELETE /workspaces as the product answers them, recording every request."""
 
-    def __init__(self, tmp: Path, states: list[dict[str, Any]]) -> None:
-        self.states = states
-        self.gets = 0
-        self.events: list[dict[str, Any]] = []
-        self.ssm = FakeSsm(tmp / "box", instance_id="i-1")
-        self.running: list[str] = ["i-1"]
-        self.ec2_calls = 0
-
-    def current(self) -> dict[str, Any]:
-        return self.states[min(self.gets, len(self.states) - 1)]
+    def __init__(self, *, create_fails: Exception | None = None, children_for: int = 0) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.requests: list[httpx.Request] = []
+        self.create_fails = create_fails
+        self.children_for = children_for  # DELETE answers 409 this many times first
 
     def handler(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/workspaces/w":
-            state = self.current()
-            self.gets += 1
-            for event in state.get("emit", []):
-                self.events.append({"id": len(self.events) + 1, **event})
-            state = {k: v for k, v in state.items() if k != "emit"}
-            self.running = [state["instance_id"]] if state.get("instance_id") else []
-            self.ssm.instance_id = state.get("instance_id") or "i-none"
-            return httpx.Response(200, json={"id": "w", **state})
-        if path == "/events/w":
-            return httpx.Response(200, json=self.events)
-        if path == "/workspaces/w/plugins":
-            return httpx.Response(200, json=[])
-        raise AssertionError(path)
+        self.requests.append(request)
+        path, method = request.url.path, request.method
+        if method == "POST" and path == "/workspaces":
+            body = json.loads(request.content)
+            name = body["name"] + (
+                " (2)" if any(r["name"] == body["name"] for r in self.rows.values()) else ""
+            )
+            self.rows[WS_ID] = {"id": WS_ID, "name": name, "status": "provisioning", "tier": 2}
+            if self.create_fails is not None:
+                raise self.create_fails  # made, but the answer is lost
+            return httpx.Response(
+                201, json={"id": WS_ID, "status": "provisioning", "auth_token": "wst_tok_4711abcd"}
+            )
+        if method == "GET" and path == "/workspaces":
+            return httpx.Response(200, json=list(self.rows.values()))
+        if path == f"/workspaces/{WS_ID}":
+            row = self.rows.get(WS_ID)
+            if row is None or row["status"] == "removed":
+                return httpx.Response(410, json={"error": "workspace removed"})
+            if method == "GET":
+                return httpx.Response(200, json=row)
+            if method == "DELETE":
+                if request.headers.get(CONFIRM_HEADER) != row["name"]:
+                    return httpx.Response(
+                        400, json={"error": "destructive_action_requires_confirmation"}
+                    )
+                if self.children_for > 0:
+                    self.children_for -= 1
+                    return httpx.Response(409, json={"error": "workspace has children"})
+                row["status"] = "removed"
+                return httpx.Response(200, json={"status": "removed", "cascade_deleted": 0})
+        return httpx.Response(404, json={"error": f"no route {method} {path}"})
+
+    def calls(self, method: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.method == method]
+
+
+class Ec2:
+    """Instances tagged for the workspace; each describe advances their states once."""
+
+    def __init__(self, *states: list[tuple[str, str]]) -> None:
+        self.states = list(states)
+        self.calls: list[dict[str, Any]] = []
 
     def describe_instances(self, **kw: Any) -> dict[str, Any]:
-        self.ec2_calls += 1
-        return {
-            "Reservations": [
-                {"Instances": [{"InstanceId": i, "State": {"Name": "running"}}]}
-                for i in self.running
-            ]
-        }
+        self.calls.append(kw)
+        now = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        instances = [{"InstanceId": i, "State": {"Name": s}} for i, s in now]
+        return {"Reservations": [{"Instances": instances}]}
 
 
-def workspace(world: World) -> Workspace:
-    platform = PlatformClient("http://p", "t", "o", transport=httpx.MockTransport(world.handler))
-    ec2 = type("Ec2", (), {"describe_instances": staticmethod(world.describe_instances)})()
-    aws = AwsClients(ec2=ec2, ssm=world.ssm, secretsmanager=None)
-    ws = Workspace(platform, aws, RunSettings(profile=PROFILES["fast"]), "ws-test")
-    ws.id = "w"
-    return ws
-
-
-def online(iid: str, gen: int, **kw: Any) -> dict[str, Any]:
-    return {
-        "status": "online",
-        "instance_id": iid,
-        "generation": gen,
-        "restart_pending": False,
-        **kw,
-    }
-
-
-def test_fresh_box_waits_out_a_coalesced_restart(tmp_path: Path) -> None:
-    restarting = {"type": "WORKSPACE_RESTARTING", "payload": {"generation": 2}}
-    world = World(
-        tmp_path,
-        [
-            {"status": "provisioning", "instance_id": "i-1", "generation": 2},
-            # the first restart finished but a trigger is pending: not yet
-            online("i-2", 3, restart_pending=True,
-                   emit=[{"type": "WORKSPACE_ONLINE", "payload": {"instance_id": "i-2"}}]),
-            {"status": "provisioning", "instance_id": "i-2", "generation": 3,
-             "emit": [{"type": "WORKSPACE_RESTARTING", "payload": {"generation": 3}}]},
-            online("i-3", 4,
-                   emit=[{"type": "WORKSPACE_ONLINE", "payload": {"instance_id": "i-3"}}]),
-        ],
-    )  # fmt: skip
-    world.events.append({"id": 1, **restarting})
-    ws = workspace(world)
-    marker = Marker(0, 0, BoxIdentity("i-1", 2))
-    fresh = ws.wait_fresh_box(marker, "manual restart", restart_ids_at_trigger=[1])
-    assert fresh == BoxIdentity("i-3", 4)
-
-
-def test_reconcile_wait_spends_no_aws_calls_until_the_plugins_are_installed(
-    tmp_path: Path,
-) -> None:
-    """A late reconcile is waited for with cheap platform looks: EC2 and SSM are asked only once
-    the declared plugins are installed, and the box the reconcile restart made is the one."""
-    world = World(
-        tmp_path,
-        [online("i-1", 1)] * 6
-        + [{"status": "provisioning", "instance_id": "i-1", "generation": 1,
-            "emit": [{"type": "PLUGIN_INSTALLED"}, {"type": "WORKSPACE_RESTARTING"}]},
-           online("i-2", 2, emit=[{"type": "WORKSPACE_ONLINE"}])],
-    )  # fmt: skip
-    ws = workspace(world)
-
-    def install_with_the_restart(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/workspaces/w/plugins":
-            return httpx.Response(200, json=[{"name": "seo-all"}] if world.gets > 6 else [])
-        return world.handler(request)
-
-    ws.platform = PlatformClient(
-        "http://p", "t", "o", transport=httpx.MockTransport(install_with_the_restart)
+def handle(
+    tenant: Tenant, ec2: Ec2, **settings: Any
+) -> tuple[PlatformClient, AwsClients, RunSettings]:
+    platform = PlatformClient(
+        "http://tenant.test", "adm", "org", transport=httpx.MockTransport(tenant.handler)
     )
-    assert ws.wait_reconciled(["seo-all"]) is True
-    assert world.gets >= 8 and world.ec2_calls == 1  # one full look: the reconciled box
-    assert ws.last_observation is not None and ws.last_observation.instance_id == "i-2"
+    return (
+        platform,
+        AwsClients(ec2=ec2, ssm=None, secretsmanager=None),
+        RunSettings(profile=TINY, **settings),
+    )
 
 
-def test_verification_retries_when_a_restart_slips_in(tmp_path: Path) -> None:
-    fixture = TemplateFixture.from_dir(TEMPLATE_FIXTURE)
-    states = [online("i-1", 1)] + [online("i-2", 2)] * 10  # changes during the first read
-    world = World(tmp_path, states)
-    for rel, data in fixture.owned.items():
-        (tmp_path / "box" / "configs" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "box" / "configs" / rel).write_bytes(data)
-    ws = workspace(world)
-    verification = verify_box(ws, Expected(fixture), "after x")
-    assert verification.identity == BoxIdentity("i-2", 2)
-    assert verification.ok and verification.files_checked == len(fixture.owned)
+@pytest.fixture
+def ledger(monkeypatch: pytest.MonkeyPatch) -> retries.RetryLedger:
+    fresh = retries.RetryLedger()
+    monkeypatch.setattr(retries, "LEDGER", fresh)
+    return fresh
 
 
-def test_historical_bug_is_diagnosed_with_stub_and_first_lines(tmp_path: Path) -> None:
-    fixture = TemplateFixture.from_dir(TEMPLATE_FIXTURE)
-    world = World(tmp_path, [online("i-1", 2)])
-    stub = b"# built-in stub\nname: stub\n" + b"#" * 191  # 218 bytes
-    (tmp_path / "box" / "configs" / "config.yaml").write_bytes(stub)
-    ws = workspace(world)
-    with pytest.raises(VerificationFailed) as info:
-        verify_box(ws, Expected(fixture), "after manual restart 1")
-    text = str(info.value)
-    assert "config.yaml is the 218-byte stub; prompts missing (6 of 6)" in text
-    assert "first difference at line 1" in text and "# built-in stub" in text
-    assert json.dumps(len(fixture.owned["config.yaml"])) in text
-
-
-def test_a_wait_timeout_on_a_replaced_box_re_brackets_onto_the_new_box(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_create_persists_data_and_sends_the_runs_runtime_model_and_secrets(
+    ledger: retries.RetryLedger,
 ) -> None:
-    """Seen at 50 workspaces: SSM never came Online for a box replaced meanwhile; the wait's
-    timeout must lead to the identity check (and the new box), not fail the gate."""
-    fixture = TemplateFixture.from_dir(TEMPLATE_FIXTURE)
-    world = World(tmp_path, [online("i-1", 1)] + [online("i-2", 2)] * 10)
-    for rel, data in fixture.owned.items():
-        (tmp_path / "box" / "configs" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "box" / "configs" / rel).write_bytes(data)
-    real_read_box = verify_module.read_box
+    tenant = Tenant()
+    platform, aws, settings = handle(
+        tenant, Ec2([]), runtime="claude-code", model="m-1", secrets=(("API_KEY", "sk-secret-1"),)
+    )
+    cleanup = Cleanup()
+    ws = Workspace.create(platform, aws, settings, cleanup, "e2e-r1-main-gate-1", "tpl-1", tier=3)
+    body = json.loads(tenant.calls("POST")[0].content)
+    assert body == {
+        "name": "e2e-r1-main-gate-1",
+        "template": "tpl-1",
+        "compute": PERSIST,
+        "runtime": "claude-code",
+        "model": "m-1",
+        "secrets": {"API_KEY": "sk-secret-1"},
+        "tier": 3,
+    }
+    assert PERSIST == {"data_persistence": "persist"}
+    assert ws.id == WS_ID and ws.stats.workspace_id == WS_ID and len(cleanup) == 1
+    assert report.redact("token wst_tok_4711abcd, key sk-secret-1") == "token ***, key ***"
+    ledger.record_aws(
+        "DescribeInstances",
+        {"Filters": [{"Name": "tag:Name", "Values": [f"ws-tenant-x-{WS_ID[:8]}*"]}]},
+        1,
+    )
+    assert ledger.of(WS_ID) == (0, 1)  # tag lookups are charged to it from now on
 
-    def read_box(ws: Workspace, identity: BoxIdentity) -> Any:
-        if identity.instance_id == "i-1":
-            raise WaitTimeout("SSM PingStatus Online for i-1: last PingStatus=ConnectionLost")
-        return real_read_box(ws, identity)
 
-    monkeypatch.setattr(verify_module, "read_box", read_box)
-    verification = verify_box(workspace(world), Expected(fixture), "after x")
-    assert verification.identity == BoxIdentity("i-2", 2) and verification.ok
+def test_a_create_whose_answer_was_lost_is_still_cleaned_up_by_name() -> None:
+    tenant = Tenant(create_fails=httpx.ReadTimeout("answer lost"))
+    platform, aws, settings = handle(tenant, Ec2([("i-1", "terminated")]))
+    cleanup = Cleanup()
+    with pytest.raises(httpx.ReadTimeout):
+        Workspace.create(platform, aws, settings, cleanup, WS_NAME, "tpl-1")
+    assert len(cleanup) == 1 and len(tenant.calls("POST")) == 1  # never sent twice
+    cleanup.run()
+    (delete,) = tenant.calls("DELETE")
+    assert delete.headers[CONFIRM_HEADER] == WS_NAME
+    assert tenant.rows[WS_ID]["status"] == "removed"
+
+
+def test_delete_confirms_with_the_current_name_and_waits_for_children_then_instances() -> None:
+    tenant = Tenant(children_for=2)
+    tenant.rows[WS_ID] = {"id": WS_ID, "name": f"{WS_NAME} (2)", "status": "online", "tier": 2}
+    ec2 = Ec2(
+        [("i-1", "running")],
+        [("i-1", "shutting-down")],
+    )
+    platform, aws, settings = handle(tenant, ec2)
+    ws = Workspace(platform, aws, settings, WS_NAME)
+    ws.id = WS_ID
+    ws.delete()
+    deletes = tenant.calls("DELETE")
+    assert len(deletes) == 3  # 409, 409, 200
+    assert {d.headers[CONFIRM_HEADER] for d in deletes} == {f"{WS_NAME} (2)"}
+    assert all(d.url.params["erase_data"] == "true" for d in deletes)
+    assert len(ec2.calls) == 2  # running, then shutting-down: no live instance left
+
+
+def test_deleting_a_removed_workspace_is_a_no_op() -> None:
+    tenant = Tenant()
+    tenant.rows[WS_ID] = {"id": WS_ID, "name": WS_NAME, "status": "removed", "tier": 2}
+    platform, aws, settings = handle(tenant, Ec2([]))
+    ws = Workspace(platform, aws, settings, WS_NAME)
+    ws.id = WS_ID
+    ws.delete()
+    assert tenant.calls("DELETE") == [] and len(tenant.calls("GET")) == 1
+
+
+def test_a_look_asks_ec2_and_ssm_only_when_the_workspace_is_online() -> None:
+    world = World([provisioning(PROVISIONING, running=("i-1",)), online("i-1", ONLINE)])
+    ws = world.workspace()
+    first = ws.observe()
+    assert first.status == "provisioning" and world.ec2_calls == 0 and world.ssm.ping_calls == 0
+    quick = ws.observe(candidate=False)
+    assert quick.status == "online" and not quick.stable and world.ec2_calls == 0
+    full = ws.observe()
+    assert full.stable and full.instance_id == "i-1" and full.ping == "Online"
+    assert world.ec2_calls == 1 and world.ssm.ping_calls == 1
+    assert ws.last_observation is full
+    assert world.filters[0] == [
+        {"Name": "tag:Name", "Values": [f"ws-tenant-*-{WS_ID[:8]}*"]},
+        {"Name": "tag:Role", "Values": ["workspace"]},
+    ]
+
+
+def test_a_removed_workspace_looks_removed() -> None:
+    tenant = Tenant()
+    platform, aws, settings = handle(tenant, Ec2([]))
+    ws = Workspace(platform, aws, settings, WS_NAME)
+    ws.id = WS_ID
+    assert ws.observe().status == "removed"
+
+
+def test_every_instance_seen_is_remembered_in_launch_order_and_bound_to_the_workspace(
+    ledger: retries.RetryLedger,
+) -> None:
+    world = World(
+        [
+            online("i-1"),
+            Step("online", running=("i-2",), pending=("i-3",)),  # i-2 lived only between looks
+            online("i-3"),
+        ]
+    )
+    ws = world.workspace()
+    ws.observe()
+    marker = ws.mark()
+    assert marker.identity is not None and marker.identity.instance_id == "i-1"
+    assert marker.instances == frozenset({"i-1"})
+    ws.observe()
+    ws.observe()
+    assert list(ws.seen_instances) == ["i-1", "i-2", "i-3"]
+    assert ws.launched_since(marker) == ["i-2", "i-3"]
+    assert ws.seen_instances["i-1"].state == "terminated"
+    ledger.record_aws("GetCommandInvocation", {"InstanceId": "i-2"}, 1)
+    assert ledger.of(WS_ID) == (0, 1)
+
+
+def test_the_stats_carry_the_workspaces_retry_counts(ledger: retries.RetryLedger) -> None:
+    world = World([online("i-1")])
+    ws = world.workspace()
+    ledger.record_http(f"/workspaces/{WS_ID}", "503")
+    ledger.record_http(f"/events/{WS_ID}", "429")
+    stats = ws.close_stats()
+    assert (stats.retries_http, stats.retries_aws) == (2, 0)
+    ws.stats.time("wait", 1.25)
+    ws.stats.time("wait", 0.5)
+    assert ws.stats.timings == {"wait": 1.75}

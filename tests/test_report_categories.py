@@ -22,11 +22,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from e2e.harness.compare import STUB_CONFIG_SIZE, Difference, template_headline, user_headline
+from e2e.harness.identity import BoxIdentity
 from e2e.harness.manifest import Entry, Manifest
-from e2e.harness.platform import PlatformError
+from e2e.harness.platform import PlatformError, WorkspaceGone
+from e2e.harness.product import ApiDrift, Event, parse_list
 from e2e.harness.ssm import BoxGone
+from e2e.harness.templates import TemplateTooLarge
+from e2e.harness.triggers import PluginNotDelivered
 from e2e.harness.verify import Finding, Verification, VerificationFailed
-from e2e.harness.waits import WaitTimeout, wait_for
+from e2e.harness.waits import WaitAborted, WaitTimeout, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = json.loads((REPO / "report" / "categories.json").read_text())
@@ -65,9 +69,20 @@ def _entry(path: str, size: int, digest: str) -> Entry:
     return Entry(path, size, digest * 64)
 
 
-def _verification(section: str, headline: str) -> VerificationFailed:
-    v = Verification("after restart 1", "i-0abc (gen 2)", None, [Finding(section, headline, [])], 7)  # type: ignore[arg-type]
+def _verification(
+    section: str, headline: str, details: list[str] | None = None
+) -> VerificationFailed:
+    finding = Finding(section, headline, details or [])
+    v = Verification("after restart 1", BoxIdentity("i-0abc"), None, [finding], 7)  # type: ignore[arg-type]
     return VerificationFailed(v, v.message("e2e-run-main-gate-1"))
+
+
+def _drift() -> ApiDrift:
+    try:
+        parse_list(Event, [{"id": "x", "type": "WORKSPACE_ONLINE"}], "GET /events/:id")
+    except ApiDrift as exc:
+        return exc
+    raise AssertionError("no drift")
 
 
 def _template_failure(actual: dict[str, Entry]) -> VerificationFailed:
@@ -154,6 +169,21 @@ def _timeout() -> WaitTimeout:
             ),
             "Product: plugin missing or changed",
         ),
+        (
+            lambda: _verification(
+                "user/agent",
+                "user/agent files changed: /configs/CLAUDE.md",
+                ["/configs/CLAUDE.md: plugin blocks appended more than once: # Plugin: seo-all"],
+            ),
+            "Product: user file changed",
+        ),
+        (
+            lambda: WaitAborted(
+                "ws-1: online after create: gave up after 1.00s: workspace is failed: "
+                "WORKSPACE_PROVISION_FAILED {'error': 'provisioning failed'}"
+            ),
+            "Product: provisioning failed or was refused",
+        ),
         (_timeout, "Infrastructure: timeout"),
         (
             lambda: pytest.fail.Exception(
@@ -176,11 +206,48 @@ def _timeout() -> WaitTimeout:
             "Infrastructure: HTTP error",
         ),
         (lambda: httpx.ConnectError("connection refused"), "Infrastructure: HTTP error"),
+        (
+            lambda: WorkspaceGone("GET", "/workspaces/7d3b2c1a", 410, '{"error": "removed"}'),
+            "Infrastructure: HTTP error",
+        ),
     ],
 )
 def test_failures_land_in_their_category(make: object, want: str) -> None:
     exc = make()  # type: ignore[operator]
     assert category(exc) == want, f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="report/categories.json (not e2e/) has no rule for the rewritten harness's own failure "
+    "words, so they land in 'Unclassified failure': API drift (`API drift: `), a channel "
+    "disagreement (`readings disagree`), a dropped plugin install (`PluginNotDelivered`), a "
+    "template over the cap (`config_files cap`); proposed: an 'Infrastructure: API drift' rule "
+    "and those words added to the product/plugin rules",
+)
+@pytest.mark.parametrize(
+    "make",
+    [
+        _drift,
+        lambda: _verification(
+            "channels",
+            "the ssm and files-API readings disagree",
+            ["/configs/prompts/system.md: differs: expected 3 bytes"],
+        ),
+        lambda: PluginNotDelivered(
+            "ws-1: plugin install of local://seo-all answered installed, but no restart came "
+            "within 1.5 s and /configs/plugins/seo-all is not on the current box i-0abc"
+        ),
+        lambda: TemplateTooLarge(
+            "template fixture: its config.yaml and prompts/** total 300000 bytes in 5 files, "
+            "over the product's 262144-byte config_files cap; largest: prompts/a.md (9 bytes)"
+        ),
+    ],
+    ids=["api-drift", "channels", "plugin-not-delivered", "template-too-large"],
+)
+def test_the_harness_own_failures_are_classified(make: object) -> None:
+    exc = make()  # type: ignore[operator]
+    assert category(exc) != "Unclassified failure"
 
 
 def test_a_plain_bug_is_not_blamed_on_product_or_infrastructure() -> None:

@@ -1,6 +1,7 @@
-"""Fakes for unit tests of e2e/harness: an SSM client that really runs the harness's bash on
-this machine (with /configs and /workspace mapped into a temp dir, and the 24,000-character
-output cap), with scripted "not yet" answers. Also a self-test of the fake."""
+"""A fake boto3 SSM client that really runs the harness's scripts with bash on this machine,
+with /configs and /workspace mapped into a temp dir and SSM's 24,000-character output cap, and
+scripted "not yet" answers. Real bash, so manifest paging, base64 chunks and quoting are
+exercised for real; only the transport is fake."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class FakeSsm:
         self.ping = list(ping)
         self.status_override = status_override
         self.commands: dict[str, dict[str, Any]] = {}
+        self.sent_to: dict[str, str] = {}  # command id → instance id
         self.polls: dict[str, int] = {}
         self.sent: list[str] = []
         self._ids = itertools.count(1)
@@ -46,16 +48,18 @@ class FakeSsm:
     def describe_instance_information(self, Filters: list[dict[str, Any]]) -> dict[str, Any]:
         status = self.ping.pop(0) if len(self.ping) > 1 else self.ping[0]
         if status.endswith("Exception"):
-            raise client_error(status)
+            raise client_error(status, "DescribeInstanceInformation")
         if status == "EndpointConnectionError":
             raise EndpointConnectionError(endpoint_url="http://ssm.invalid")
         if status == "NotRegistered":
             return {"InstanceInformationList": []}
-        return {"InstanceInformationList": [{"InstanceId": self.instance_id, "PingStatus": status}]}
+        (instance_id,) = Filters[0]["Values"]
+        return {"InstanceInformationList": [{"InstanceId": instance_id, "PingStatus": status}]}
 
     def send_command(self, **kw: Any) -> dict[str, Any]:
         assert kw["DocumentName"] == "AWS-RunShellScript"
         (script,) = kw["Parameters"]["commands"]
+        (instance_id,) = kw["InstanceIds"]
         self.sent.append(script)
         mapped = script.replace("/configs", f"{self.root}/configs").replace(
             "/workspace", f"{self.root}/workspace"
@@ -69,11 +73,12 @@ class FakeSsm:
             "StandardOutputContent": proc.stdout.decode("utf-8", "replace")[:OUTPUT_CAP],
             "StandardErrorContent": proc.stderr.decode("utf-8", "replace")[:OUTPUT_CAP],
         }
+        self.sent_to[cid] = instance_id
         self.polls[cid] = 0
         return {"Command": {"CommandId": cid}}
 
     def get_command_invocation(self, CommandId: str, InstanceId: str) -> dict[str, Any]:
-        assert InstanceId == self.instance_id
+        assert InstanceId == self.sent_to[CommandId], (InstanceId, self.sent_to[CommandId])
         n = self.polls[CommandId]
         self.polls[CommandId] = n + 1
         if n < len(self.not_yet):
@@ -84,15 +89,3 @@ class FakeSsm:
                 raise EndpointConnectionError(endpoint_url="http://ssm.invalid")
             return {"Status": state, "ResponseCode": -1}
         return dict(self.commands[CommandId])
-
-
-def test_fake_runs_bash_in_the_mapped_box(tmp_path: Path) -> None:
-    ssm = FakeSsm(tmp_path)
-    cid = ssm.send_command(
-        InstanceIds=["i-0fake"],
-        DocumentName="AWS-RunShellScript",
-        Parameters={"commands": ["echo hi > /configs/x; cat /configs/x"]},
-    )["Command"]["CommandId"]
-    answer = ssm.get_command_invocation(CommandId=cid, InstanceId="i-0fake")
-    assert answer["StandardOutputContent"] == "hi\n"
-    assert (tmp_path / "configs" / "x").read_text() == "hi\n"

@@ -91,24 +91,12 @@ def test_block_and_flow_lists_are_replaced_whole(plugins: str) -> None:
     assert yaml.safe_load(after) == {"name": "x", "plugins": ["new"], "limits": {"a": 1}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: with_plugins (fixture.py:87-89) treats a column-0 comment right after "
-    "a block list as part of the list and drops it, although its docstring promises every "
-    "other byte (comments) stays; fix: end the skip at any column-0 line that is not a '-' item",
-)
 def test_a_comment_after_the_plugins_list_is_kept() -> None:
     text = "plugins:\n  - old\n# the limits below are per run\nlimits: {a: 1}\n"
     after = with_config(text).with_plugins(["new"]).files["config.yaml"].decode()
     assert after == "plugins: [new]\n# the limits below are per run\nlimits: {a: 1}\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: with_plugins (fixture.py:88) ends the skip at a blank line, so a "
-    "block list with a blank line between items leaves '  - b' behind, dangling after the "
-    "new flow list (invalid YAML); fix: keep skipping blank lines while list items follow",
-)
 def test_a_blank_line_inside_the_plugins_list_leaves_no_item_behind() -> None:
     text = "plugins:\n  - a\n\n  - b\nname: x\n"
     assert yaml.safe_load(text) == {"plugins": ["a", "b"], "name": "x"}
@@ -116,12 +104,6 @@ def test_a_blank_line_inside_the_plugins_list_leaves_no_item_behind() -> None:
     assert after.declared_plugins() == ["new"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: with_plugins (fixture.py:86-105) on a config.yaml without a `plugins:` "
-    "key changes nothing, so with_plugins(['x']) silently declares no plugin; fix: append the "
-    "dumped `plugins:` line when no line started with it",
-)
 def test_a_config_without_plugins_gets_them_declared() -> None:
     after = with_config("name: x\nmodel: m\n").with_plugins(["seo-all"])
     assert after.declared_plugins() == ["seo-all"]

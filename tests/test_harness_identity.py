@@ -32,12 +32,6 @@ def test_filters_fill_the_id_and_its_8_character_prefix() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug (minor): filters_for (identity.py:48-51) strips the filter name but not "
-    "the value, so E2E_INSTANCE_FILTERS='tag:Role = workspace' looks for ' workspace' and never "
-    "finds the box; fix: value.strip()",
-)
 def test_spaces_around_the_equals_sign_are_not_part_of_the_value() -> None:
     assert filters_for("tag:Role = workspace", WS) == [
         {"Name": "tag:Role", "Values": ["workspace"]}

@@ -251,12 +251,6 @@ def test_an_answer_without_json_is_drift_naming_the_call() -> None:
         client(handler).templates()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: get_workspace/delete_workspace/read_file call response.json() directly "
-    "(platform.py:215, :239, :276), so a 200 that is not JSON (a proxy's login page) raises "
-    "JSONDecodeError naming no call instead of ApiDrift",
-)
 def test_a_workspace_read_without_json_is_drift_naming_the_call() -> None:
     handler, _ = scripted(httpx.Response(200, text="<html>login</html>"))
     with pytest.raises(ApiDrift, match=r"GET /workspaces/"):

@@ -105,13 +105,6 @@ def test_whole_files_are_read_from_the_right_root(box: Path) -> None:
     assert api.reads[-2:] == [("/workspace", "notes/a.md"), ("/configs", "nope.md")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: PlatformClient.read_file (platform.py:270) puts the relative path into "
-    "the URL unquoted, so '#' starts a fragment, '?' a query and '%41' is decoded by the "
-    "server: such files are read as other (or no) files and the files-API channel reports "
-    "false differences; fix: urllib.parse.quote(path, safe='/') in read_file",
-)
 @pytest.mark.parametrize("name", ["c#-guide.md", "what?.md", "100%41.md"])
 def test_file_names_with_url_characters_are_read_as_themselves(tmp_path: Path, name: str) -> None:
     (tmp_path / "configs").mkdir(parents=True)

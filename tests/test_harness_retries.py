@@ -70,13 +70,6 @@ def test_aws_retries_of_a_tag_lookup_go_to_the_workspace_whose_id_prefix_it_name
     assert ledger.of(UNATTRIBUTED) == (0, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: RetryLedger._owner_of (retries.py:47-51) matches filter values only "
-    "against 8-character id prefixes, so SSM DescribeInstanceInformation — whose filter is "
-    "{Key: InstanceIds, Values: [<bound instance id>]} — is never attributed; the PingStatus "
-    "looks of a throttled run land on '-'",
-)
 def test_ssm_ping_retries_go_to_the_workspace_whose_instance_the_filter_names() -> None:
     ledger = RetryLedger()
     ledger.bind("i-0aaa", WS)

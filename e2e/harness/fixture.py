@@ -77,32 +77,37 @@ class TemplateFixture:
         return sorted({install_name(str(p)) for p in plugins})
 
     def with_plugins(self, sources: list[str]) -> TemplateFixture:
-        """A copy whose config.yaml declares `sources` instead: only the `plugins:` lines are
-        re-emitted, every other byte (comments, key order, spacing) stays as it was."""
+        """A copy whose config.yaml declares `sources` instead: only the `plugins:` key's lines
+        are re-emitted (appended when there is none), every other byte (comments, key order,
+        spacing, line endings) stays as it was."""
         text = self.files["config.yaml"].decode("utf-8")
         lines = text.splitlines(keepends=True)
-        out: list[str] = []
-        skipping = False
-        for line in lines:
-            top = bool(line.strip()) and not line[0].isspace() and not line.startswith(("#", "-"))
-            if skipping and (top or not line.strip()):
-                skipping = False
-            if skipping:
-                continue
-            if line.startswith("plugins:"):
-                newline = "\r\n" if line.endswith("\r\n") else "\n"
-                out.append(
-                    yaml.safe_dump({"plugins": sources}, default_flow_style=None)
-                    .rstrip("\n")
-                    .replace("\n", newline)
-                    + newline
-                )
-                skipping = True
-                continue
-            out.append(line)
+        newline = "\r\n" if "\r\n" in text else "\n"
+        start = next((n for n, line in enumerate(lines) if line.startswith("plugins:")), None)
+        dumped = yaml.safe_dump({"plugins": sources}, default_flow_style=None)
+        block = dumped.rstrip("\n").replace("\n", newline) + newline
+        if start is None:
+            tail = "" if not lines or lines[-1].endswith("\n") else newline
+            new = text + tail + block
+        else:
+            end = _end_of_value(lines, start + 1)
+            new = "".join(lines[:start]) + block + "".join(lines[end:])
         files = dict(self.files)
-        files["config.yaml"] = "".join(out).encode("utf-8")
+        files["config.yaml"] = new.encode("utf-8")
         return TemplateFixture(files)
+
+
+def _end_of_value(lines: list[str], first: int) -> int:
+    """Where a top-level key's value ends: after its indented lines and column-0 `-` items;
+    blank lines belong to it only when more of its items follow."""
+    end = first
+    for n in range(first, len(lines)):
+        line = lines[n]
+        if line.strip() and (line[0].isspace() or line.startswith("-")):
+            end = n + 1
+        elif line.strip():
+            break
+    return end
 
 
 def plugin_fixture(name: str) -> dict[str, bytes] | None:

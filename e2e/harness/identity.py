@@ -47,7 +47,10 @@ def filters_for(spec: str, workspace_id: str) -> list[dict[str, Any]]:
             continue
         name, _, value = part.partition("=")
         out.append(
-            {"Name": name.strip(), "Values": [value.format(id=workspace_id, id8=workspace_id[:8])]}
+            {
+                "Name": name.strip(),
+                "Values": [value.strip().format(id=workspace_id, id8=workspace_id[:8])],
+            }
         )
     return out
 

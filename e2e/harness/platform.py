@@ -18,6 +18,7 @@ import logging
 import ssl
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from tenacity import (
@@ -84,6 +85,17 @@ def _retry_after(state: RetryCallState) -> float:
         except ValueError:
             return 1.0
     return min(2.0, 0.05 * 2 ** (state.attempt_number - 1))
+
+
+def _decoded(response: httpx.Response, method: str, path: str) -> Any:
+    """The answer's JSON; an answer that is not JSON is API drift, named by its call."""
+    try:
+        return response.json()
+    except ValueError:
+        raise product.ApiDrift(
+            f"API drift: {method} {path} answered {response.status_code} with no JSON "
+            f"({response.text[:200]!r})"
+        ) from None
 
 
 @functools.cache
@@ -172,13 +184,7 @@ class PlatformClient:
         response = self.request(method, path, **kw)
         if response.status_code not in expect:
             raise PlatformError(method, path, response.status_code, response.text)
-        try:
-            return response.json()
-        except ValueError:
-            raise product.ApiDrift(
-                f"API drift: {method} {path} answered {response.status_code} with no JSON "
-                f"({response.text[:200]!r})"
-            ) from None
+        return _decoded(response, method, path)
 
     # -- the calls ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -212,7 +218,7 @@ class PlatformClient:
             raise WorkspaceGone("GET", path, 410, response.text)
         if response.status_code != 200:
             raise PlatformError("GET", path, response.status_code, response.text)
-        return parse(WorkspaceRow, response.json(), "GET /workspaces/:id")
+        return parse(WorkspaceRow, _decoded(response, "GET", path), "GET /workspaces/:id")
 
     def list_workspaces(self) -> list[WorkspaceRow]:
         data = self._json("GET", "/workspaces", (200,))
@@ -236,7 +242,7 @@ class PlatformClient:
             raise HasChildren("DELETE", path, 409, response.text)
         if response.status_code != 200:
             raise PlatformError("DELETE", path, response.status_code, response.text)
-        return parse(Removed, response.json(), "DELETE /workspaces/:id")
+        return parse(Removed, _decoded(response, "DELETE", path), "DELETE /workspaces/:id")
 
     def restart_response(self, workspace_id: str, body: Mapping[str, Any] | None = None) -> Any:
         return self.request("POST", f"/workspaces/{workspace_id}/restart", json=body or {})
@@ -267,10 +273,11 @@ class PlatformClient:
         return parse_list(FileEntry, data, "GET /workspaces/:id/files")
 
     def read_file(self, workspace_id: str, path: str, root: str) -> FileContent | None:
-        call = f"/workspaces/{workspace_id}/files/{path}"
+        call = f"/workspaces/{workspace_id}/files/{quote(path, safe='/')}"
         response = self.request("GET", call, params={"root": root})
         if response.status_code == 404:
             return None
         if response.status_code != 200:
             raise PlatformError("GET", call, response.status_code, response.text)
-        return parse(FileContent, response.json(), "GET /workspaces/:id/files/<path>")
+        data = _decoded(response, "GET", call)
+        return parse(FileContent, data, "GET /workspaces/:id/files/<path>")

@@ -46,6 +46,8 @@ class RetryLedger:
                 return self._owner[key]
         for flt in params.get("Filters") or []:
             for value in flt.get("Values") or []:
+                if value in self._owner:  # an instance id (SSM's InstanceIds filter)
+                    return self._owner[value]
                 for prefix, owner in self._owner.items():
                     if len(prefix) == 8 and prefix in str(value):
                         return owner

@@ -23,6 +23,10 @@ FIXTURE_TEMPLATES = REPO_ROOT / "fixtures" / "templates"
 FIXTURE_PLUGINS = REPO_ROOT / "fixtures" / "plugins"
 
 DEFAULT_TIME_SCALE = 1 / 120
+# The liveness TTL spans at least this many heartbeats: scaled down to 1.5 s it would be under
+# four, and a loaded machine that delays a few beats would declare boxes offline by the dozen
+# (each an automatic restart that loads it more: a storm seen at 50 workspaces on 2 cores).
+MIN_BEATS_PER_TTL = 8
 TENANT_SLUG = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 
 
@@ -48,7 +52,7 @@ class Timings:
     """
 
     scale: float = DEFAULT_TIME_SCALE
-    liveness_ttl_s: float = 180 * DEFAULT_TIME_SCALE
+    liveness_ttl_s: float = max(180 * DEFAULT_TIME_SCALE, MIN_BEATS_PER_TTL * 0.4)
     restart_window_s: float = 60 * DEFAULT_TIME_SCALE
     provisioning_pause_s: float = 10 * DEFAULT_TIME_SCALE
     health_sweep_s: float = 15 * DEFAULT_TIME_SCALE
@@ -58,10 +62,12 @@ class Timings:
     rate_window_s: float = 60 * DEFAULT_TIME_SCALE
 
     @classmethod
-    def scaled(cls, scale: float, overrides: dict[str, float] | None = None) -> Timings:
+    def scaled(
+        cls, scale: float, overrides: dict[str, float] | None = None, heartbeat_s: float = 0.4
+    ) -> Timings:
         values = {
             "scale": scale,
-            "liveness_ttl_s": 180 * scale,
+            "liveness_ttl_s": max(180 * scale, MIN_BEATS_PER_TTL * heartbeat_s),
             "restart_window_s": 60 * scale,
             "provisioning_pause_s": 10 * scale,
             "health_sweep_s": 15 * scale,
@@ -148,13 +154,14 @@ class StackConfig:
         overrides = {
             name: float(env[var]) for var, name in TIMING_ENV.items() if env.get(var) is not None
         }
+        heartbeat_s = float(env.get("REFERENCE_HEARTBEAT_S", "0.4"))
         cfg = cls(
             state_dir=state_dir,
             faults=parse_faults(env.get("REFERENCE_FAULTS", "")),
             backend=backend,
-            heartbeat_s=float(env.get("REFERENCE_HEARTBEAT_S", "0.4")),
+            heartbeat_s=heartbeat_s,
             timings=Timings.scaled(
-                float(env.get("REFERENCE_TIME_SCALE", DEFAULT_TIME_SCALE)), overrides
+                float(env.get("REFERENCE_TIME_SCALE", DEFAULT_TIME_SCALE)), overrides, heartbeat_s
             ),
             plugins_root=Path(env.get("REFERENCE_PLUGINS_ROOT") or FIXTURE_PLUGINS),
             tenant_slug=slug,

@@ -44,7 +44,9 @@ class FleetSettings:
     heartbeat_s: float
     boot_delay_s: float = 0.0
     options: BoxOptions = field(default_factory=BoxOptions)
-    volume_grace_s: float = 3.0  # how long a launched instance may wait for its data volume
+    # how long a launched instance may wait for its data volume: the control plane attaches it
+    # right after the launch, but on a loaded machine (50+ boxes booting) that can take seconds
+    volume_grace_s: float = 30.0
     reconcile_every_s: float = 0.5
     # how long a terminated instance stays visible (EC2: about an hour; moto: forever)
     terminated_retention_s: float = 5.0

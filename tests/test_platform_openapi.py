@@ -18,7 +18,7 @@ from support.tenant_api import Tenant
 
 pytest_plugins = ["support.stack_fixtures"]
 
-EXAMPLES = 10
+EXAMPLES = 6
 
 
 def check(case: schemathesis.Case, tenant: Tenant) -> None:

@@ -71,9 +71,10 @@ class Tenant:
         return answer.json()
 
     def create(self, name: str, template: str = "plain", **body: Any) -> dict[str, Any]:
-        return dict(
-            self.ok("POST", "/workspaces", 201, json={"name": name, "template": template, **body})
-        )
+        body = {"name": name, "template": template, **body}
+        answer = dict(self.ok("POST", "/workspaces", 201, json=body))
+        self.created.append(answer["id"])
+        return answer
 
     def row(self, ws_id: str) -> dict[str, Any]:
         return dict(self.ok("GET", f"/workspaces/{ws_id}"))

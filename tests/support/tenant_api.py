@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import boto3
 import httpx
 
 from e2e.harness.waits import wait_for
+from support import aws as support_aws
 
 T = TypeVar("T")
 
@@ -54,12 +54,11 @@ class Tenant:
         self.created: list[str] = []  # ids made through `create`, for the tests' cleanup
         aws = {
             "endpoint_url": info["aws_endpoint_url"],
-            "region_name": info["region"],
             "aws_access_key_id": info["aws_access_key_id"],
             "aws_secret_access_key": info["aws_secret_access_key"],
         }
-        self.ec2 = boto3.client("ec2", **aws)
-        self.secrets = boto3.client("secretsmanager", **aws)
+        self.ec2 = support_aws.client("ec2", info["region"], **aws)
+        self.secrets = support_aws.client("secretsmanager", info["region"], **aws)
 
     # -- plain calls -------------------------------------------------------------------------
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -52,12 +52,6 @@ def test_normalise_name_lowercases_dashes_spaces_and_keeps_only_safe_characters(
     assert normalise_name(name) == directory
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference deviation (catalog.py:36 strips the name; :44 refuses an empty result): "
-    "the product's normalizeName does not trim (' x ' → '-x-') and names an empty result "
-    "'unnamed' (template_import.go:18-37)",
-)
 @pytest.mark.parametrize(("name", "directory"), [(" padded ", "-padded-"), ("!!!", "unnamed")])
 def test_normalise_name_edges_as_the_product(name: str, directory: str) -> None:
     assert normalise_name(name) == directory
@@ -124,12 +118,6 @@ def test_a_write_that_fails_midway_leaves_no_directory(config: StackConfig) -> N
     assert leftovers(config) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference bug (catalog.py:63-65): a FileExistsError while writing the files (a "
-    "file where a later path needs a directory) is taken for a name clash and answered 409 "
-    "'template already exists'; the product answers a write error 400 'invalid request body'",
-)
 def test_a_file_then_a_path_through_it_is_400_not_409(config: StackConfig) -> None:
     files = {"prompts/a": "a file", "prompts/a/b.md": "needs a directory"}
     assert refusal(config, "clash", files) == (400, {"error": "invalid request body"})
@@ -155,7 +143,7 @@ def test_listing_summarises_templates_and_skips_what_it_cannot_read(config: Stac
         },
     )
     items = {item["id"]: item for item in listing(config)}
-    assert sorted(items) == ["good", "seo-agent", "unnamed"]
+    assert sorted(items) == ["good", "no-runtime", "seo-agent", "unnamed"]  # no runtime: listed
     assert items["good"] == {
         "id": "good",
         "name": "Good One",
@@ -166,17 +154,10 @@ def test_listing_summarises_templates_and_skips_what_it_cannot_read(config: Stac
         "skills": ["a", "b"],
         "skill_count": 2,
     }
-    assert (items["unnamed"]["name"], items["unnamed"]["skill_count"]) == ("unnamed", 0)
+    assert (items["unnamed"]["name"], items["unnamed"]["skill_count"]) == ("", 0)  # as is
     assert items["seo-agent"]["name"] == "shadow"  # the first root with the id wins
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference deviation (catalog.py:83 skips runtime ''; :89 falls back to the id for "
-    "the name): the product lists a template whose config.yaml has no runtime (it skips only "
-    "an unknown non-empty one) and takes `name` from config.yaml as is (templates.go:311-333), "
-    "so an imported template without config.yaml is in the product's GET /templates",
-)
 def test_an_imported_template_without_runtime_is_still_listed(config: StackConfig) -> None:
     import_template(config, "Bare One", {"prompts/a.md": "a"})
     write_tree(config.imported_templates_dir, {"nameless/config.yaml": "runtime: codex\n"})

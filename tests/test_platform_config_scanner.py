@@ -40,13 +40,6 @@ def test_scanner_reads_runtime_and_model_as_the_product_does(
     assert runtime_and_model(text) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference deviation (templates.py:139-143 _scalar, :151-153): the product takes "
-    "`runtime:` verbatim after TrimSpace (quotes and ` # comment` kept, so such a template is "
-    "refused RUNTIME_UNSUPPORTED), trims every leading/trailing quote of `model:` but keeps a "
-    "comment, and a blank line ends the runtime_config block (workspace.go:366-383)",
-)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -148,12 +148,6 @@ def test_an_unknown_template_with_runtime_and_model_falls_back_to_runtime_defaul
     assert other["template"] == ""  # no hermes-default here
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference bug (creation.py:88-96): an unknown template with a runtime but no model "
-    "is refused RUNTIME_UNRESOLVED; the product counts the body's runtime as resolved "
-    "(workspace.go:343,398) and answers MODEL_REQUIRED (:478-487)",
-)
 def test_an_unknown_template_with_runtime_but_no_model_is_model_required(
     world: tuple[StackConfig, Store],
 ) -> None:
@@ -162,12 +156,6 @@ def test_an_unknown_template_with_runtime_but_no_model_is_model_required(
     assert body["runtime"] == "claude-code"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference bug (creation.py:100-103): with neither template nor runtime the product "
-    "defaults the runtime to claude-code (workspace.go:410-416); the reference answers 422 "
-    "RUNTIME_UNRESOLVED",
-)
 def test_no_template_and_no_runtime_defaults_to_claude_code(
     world: tuple[StackConfig, Store],
 ) -> None:

@@ -242,13 +242,6 @@ def test_a_cp_refusal_says_only_provisioning_failed(tmp_path: Path) -> None:
     assert stored is not None and (stored.status, stored.instance_id) == ("failed", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference deviation (creation.py:97-99 keeps no template when <runtime>-default is "
-    "absent; cycles.py:100 then sends no config_files): the product generates a config.yaml "
-    "(ensureDefaultConfig) and sends it in config_files when there is no template or an "
-    "unknown one (workspace.go:944-978), so such a box gets a generated config, not the stub",
-)
 def test_a_workspace_without_a_template_is_sent_a_generated_config(tmp_path: Path) -> None:
     world = World(tmp_path, frozenset())
     ws = add_row(world.store, template="")

@@ -151,15 +151,6 @@ def test_a_replaced_box_is_told_409_and_cannot_flip_the_new_one(world: World) ->
     assert world.status(ws_id) == "provisioning"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference bug (cycles.py:203-204 and :178-179 clear liveness, then stop the old "
-    "box; lifecycle.py:103-116 still takes that box as current): a heartbeat the old box sends "
-    "between the clear and its termination re-arms the key, so a new box slower than the TTL "
-    "is declared offline mid-restart (WORKSPACE_OFFLINE + a dropped or extra restart), which "
-    "liveness.py says the clear exists to prevent. Seen as a flaky OFFLINE after a plugin "
-    "install's restart on a 1.5 s TTL.",
-)
 def test_the_old_boxes_last_heartbeat_during_a_restart_does_not_rearm_liveness(
     world: World,
 ) -> None:

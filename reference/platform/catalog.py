@@ -32,8 +32,9 @@ class ImportRefused(ValueError):
 
 
 def normalise_name(name: str) -> str:
-    """normalizeName: lower-case, spaces → `-`, then only `[a-z0-9_-]` kept."""
-    return re.sub(r"[^a-z0-9_-]", "", name.strip().lower().replace(" ", "-"))
+    """normalizeName: lower-case, spaces → `-` (no trimming), then only `[a-z0-9_-]` kept;
+    nothing left → `unnamed`."""
+    return re.sub(r"[^a-z0-9_-]", "", name.lower().replace(" ", "-")) or "unnamed"
 
 
 def import_template(config: StackConfig, name: str, files: dict[str, str]) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def import_template(config: StackConfig, name: str, files: dict[str, str]) -> di
     if len(files) > MAX_IMPORT_FILES:
         raise ImportRefused(400, {"error": f"too many files ({len(files)}), max 200"})
     dir_name = normalise_name(name)
-    if not dir_name or any(not is_safe_relpath(rel) for rel in files):
+    if any(not is_safe_relpath(rel) for rel in files):
         raise ImportRefused(400, {"error": "invalid request body"})
     root = config.imported_templates_dir
     if (
@@ -59,13 +60,14 @@ def import_template(config: StackConfig, name: str, files: dict[str, str]) -> di
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode("utf-8", "surrogatepass"))
             path.chmod(0o600)
-        os.rename(staging, root / dir_name)
-    except FileExistsError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ImportRefused(409, {"error": "template already exists", "id": dir_name}) from exc
-    except (OSError, UnicodeEncodeError) as exc:
+    except (OSError, UnicodeEncodeError) as exc:  # a bad path or unwritable bytes
         shutil.rmtree(staging, ignore_errors=True)
         raise ImportRefused(400, {"error": "invalid request body"}) from exc
+    try:
+        os.rename(staging, root / dir_name)
+    except OSError as exc:  # made meanwhile by another import
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ImportRefused(409, {"error": "template already exists", "id": dir_name}) from exc
     return {"status": "imported", "id": dir_name, "name": name}
 
 
@@ -80,13 +82,13 @@ def summary(template_id: str, directory: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     runtime, model = runtime_and_model(text)
-    if runtime not in RUNTIMES:
+    if runtime and runtime not in RUNTIMES:  # an unknown runtime is skipped, a missing one not
         return None
     raw_skills = data.get("skills")
     skills: list[Any] = raw_skills if isinstance(raw_skills, list) else []
     return {
         "id": template_id,
-        "name": str(data.get("name") or template_id),
+        "name": str(data.get("name") or ""),
         "description": str(data.get("description") or ""),
         "tier": 4,
         "runtime": runtime,

@@ -75,32 +75,30 @@ def plan(config: StackConfig, store: Store, body: CreateBody) -> dict[str, Any]:
     if persistence not in PERSISTENCE:
         raise error(400, "unsupported compute.data_persistence (want persist|ephemeral)")
     template, runtime, model = body.template, body.runtime, body.model
+    resolved = bool(runtime)  # templateRuntimeResolved
     config_yaml = ""
+    known = True
     if template:
         try:
             path = resolve_workspace_template_path(template, config.template_roots)
         except TemplateError as exc:
             raise error(400, "invalid template") from exc
+        known = path is not None
         config_yaml = read_config(path)
-        if path is not None and (not runtime or not model):
+        if not runtime or not model:
             found_runtime, found_model = runtime_and_model(config_yaml)
+            resolved = resolved or bool(found_runtime)
             runtime, model = runtime or found_runtime, model or found_model
-        if path is None:
-            if not runtime or not model:
-                raise _coded(
-                    422,
-                    f"runtime could not be resolved for template {template!r}: pass an explicit "
-                    '"runtime" (and "model") or use a template whose config.yaml declares one',
-                    "RUNTIME_UNRESOLVED",
-                    template=template,
-                )
-            fallback = f"{runtime}-default"
-            known = resolve_workspace_template_path(fallback, config.template_roots)
-            template, config_yaml = (fallback, read_config(known)) if known else ("", "")
-    if not runtime:
+    if not runtime and (body.runtime or body.template) and not resolved:
         raise _coded(
-            422, "runtime could not be resolved", "RUNTIME_UNRESOLVED", template=body.template
+            422,
+            "runtime could not be resolved from the requested template; refusing to silently "
+            'provision the default runtime. Pass an explicit "runtime", or use a template '
+            "whose config.yaml declares one.",
+            "RUNTIME_UNRESOLVED",
+            template=body.template,
         )
+    runtime = runtime or "claude-code"  # no template, no runtime: the intended default
     if runtime not in RUNTIMES:
         raise _coded(422, "unsupported workspace runtime", "RUNTIME_UNSUPPORTED", runtime=runtime)
     if not model:
@@ -112,6 +110,10 @@ def plan(config: StackConfig, store: Store, body: CreateBody) -> dict[str, Any]:
             runtime=runtime,
             template=body.template,
         )
+    if template and not known:  # the tenant lacks it: `<runtime>-default`, else generated
+        fallback = f"{runtime}-default"
+        found = resolve_workspace_template_path(fallback, config.template_roots)
+        template, config_yaml = (fallback, read_config(found)) if found else ("", "")
     parent_id = body.parent_id or default_parent(config, store)
     if body.parent_id and store.workspace(body.parent_id) is None:
         raise error(400, "invalid workspace fields", detail="parent_id: no such workspace")

@@ -8,6 +8,7 @@ product's cpStopWithRetry). The template-dropping product faults live in `delive
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 SKIP_STATUSES = ("removed", "paused", "hibernated")
 STOP_ATTEMPTS = 3
 PROVISION_FAILED = "provisioning failed"  # all a control-plane failure says to the tenant
+
+
+def generated_config(ws: Workspace) -> dict[str, str]:
+    text = f"name: {ws.name}\nruntime: {ws.runtime}\nmodel: {ws.model}\n"
+    return {"config.yaml": base64.b64encode(text.encode("utf-8")).decode("ascii")}
 
 
 def provisioning_event(ws: Workspace) -> tuple[str, dict[str, Any]]:
@@ -62,6 +68,7 @@ class Cycles:
             window = max(window, faults.LONG_RESTART_WINDOW_S)
         self.auto = AutoRestarts(window, clock)
         self.launched_at: dict[str, float] = {}  # box launched, not registered yet
+        self.retiring: set[str] = set()  # boxes a cycle is stopping: their beats do not count
 
     # -- what a provision delivers -------------------------------------------------------------
     def delivers_template(self, cause: str, body_template: str | None = None) -> bool:
@@ -97,7 +104,10 @@ class Cycles:
     def provision(self, ws: Workspace, cause: str, template: str | None) -> None:
         """Call the control plane (gate held by the caller); a failure marks the row failed."""
         try:
-            files = self._config_files(ws, template) if template else None
+            if template:
+                files = self._config_files(ws, template)
+            else:  # ensureDefaultConfig: a first provision without a template gets one made up
+                files = generated_config(ws) if cause == "create" else None
         except TemplateError as exc:
             log.warning("%s: %s", ws.id, exc)  # the tenant says no more than the product does
             self.fail(ws.id, {"error": PROVISION_FAILED})
@@ -131,6 +141,7 @@ class Cycles:
             private_ip=str(answer.get("private_ip") or ""),
             provisions=ws.provisions + 1,
         )
+        self.retiring.discard(ws.instance_id)  # no longer current at all: refused outright
         self.launched_at[ws.id] = self.clock()
 
     def stop(self, ws: Workspace, *, prune: bool = False) -> str | None:
@@ -148,6 +159,15 @@ class Cycles:
                     self.sleep(self.config.timings.scale * (attempt + 1))  # product: 1 s, 2 s
         log.error("LEAK-SUSPECT: stop of %s (%s) failed: %s", ws.id, ws.instance_id, last)
         return f"{ws.instance_id}: {last}"
+
+    def retire(self, ws: Workspace) -> None:
+        """The current box goes: its liveness key is cleared and, until a new box is recorded,
+        its last heartbeats are no longer counted (they would re-arm the key, and a new box
+        slower than the TTL would be declared offline mid-restart). Then it is stopped."""
+        if ws.instance_id:
+            self.retiring.add(ws.instance_id)
+        self.liveness.clear(ws.id)
+        self.stop(ws)
 
     def fail(self, ws_id: str, payload: dict[str, Any]) -> None:
         self.launched_at.pop(ws_id, None)
@@ -175,8 +195,7 @@ class Cycles:
             ws = self.store.workspace(ws_id)
             if ws is None or ws.status == "removed":
                 return
-            self.liveness.clear(ws_id)
-            self.stop(ws)
+            self.retire(ws)
             template = body_template or (ws.template if self.delivers_template("manual") else "")
             self.provision(ws, "manual", template or None)
 
@@ -200,8 +219,7 @@ class Cycles:
                 return
             if ws.status == "provisioning":
                 self.sleep(self.config.timings.provisioning_pause_s)
-            self.liveness.clear(ws_id)
-            self.stop(ws)
+            self.retire(ws)
             ws = self.store.update(
                 ws_id, status="provisioning", url="", event=provisioning_event(ws)
             )

@@ -133,6 +133,8 @@ class Lifecycle:
 
     def heartbeat(self, ws_id: str, instance_id: str) -> Workspace:
         ws = self._current(ws_id, instance_id)
+        if instance_id in self.cycles.retiring:
+            return ws  # a box being stopped: its beat neither re-arms liveness nor flips status
         self.liveness.refresh(ws_id)
         if ws.status == "provisioning":
             ws = self.store.update(ws_id, status="online")  # no event, as in the product

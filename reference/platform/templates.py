@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,36 +131,31 @@ def collect_cp_config_files(
 
 # -- config.yaml facts the tenant reads (workspace.go's line scanner, template_plugins.go) ----
 
-_TOP_KEY = re.compile(r"^(runtime|model):\s*(.*?)\s*$")
-_NESTED_MODEL = re.compile(r"^\s+model:\s*(.*?)\s*$")
-
-
-def _scalar(raw: str) -> str:
-    value = raw.split(" #", 1)[0].strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        value = value[1:-1]
-    return value
-
 
 def runtime_and_model(config_yaml: str) -> tuple[str, str]:
-    """Top-level `runtime:` and `model:` (or `model:` under `runtime_config:`), as the
-    product's create handler scans them line by line."""
+    """Top-level `runtime:` and `model:` (or `model:` under `runtime_config:`), scanned line by
+    line exactly as the product's create handler does (workspace.go): the runtime verbatim
+    after trimming whitespace, the model with quotes trimmed too; any line that is not indented
+    (a blank one included) ends the `runtime_config:` block."""
     runtime = model = ""
     in_runtime_config = False
-    for line in config_yaml.splitlines():
-        if line and not line[0].isspace():
-            in_runtime_config = line.startswith("runtime_config:")
-        top = _TOP_KEY.match(line)
-        if top:
-            key, value = top.group(1), _scalar(top.group(2))
-            if key == "runtime" and not runtime:
-                runtime = value
-            elif key == "model" and not model:
-                model = value
-            continue
-        nested = _NESTED_MODEL.match(line)
-        if nested and in_runtime_config and not model:
-            model = _scalar(nested.group(1))
+    for raw in config_yaml.split("\n"):
+        trimmed = raw.lstrip(" \t")
+        indented = len(raw) > len(trimmed)
+        if not indented:
+            in_runtime_config = trimmed.startswith("runtime_config:")
+        stripped = raw.strip()
+        if (
+            not runtime
+            and not indented
+            and stripped.startswith("runtime:")
+            and not stripped.startswith("runtime_config")
+        ):
+            runtime = stripped[len("runtime:") :].strip()
+        elif not model and stripped.startswith("model:") and (not indented or in_runtime_config):
+            model = stripped[len("model:") :].strip().strip("\"'")
+        if runtime and model:
+            break
     return runtime, model
 
 

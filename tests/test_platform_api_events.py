@@ -18,7 +18,7 @@ FAILED = "WORKSPACE_PROVISION_FAILED"
 
 
 def stamp(event: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")[:26] + "+00:00")
+    return datetime.fromisoformat(event["created_at"].replace("Z", "+00:00"))
 
 
 def test_events_are_newest_first_uuid_ids_and_only_the_newest_100(api: Tenant) -> None:

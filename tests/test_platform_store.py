@@ -20,7 +20,7 @@ def test_events_are_newest_first_at_most_100_with_uuid_ids(tmp_path: Path) -> No
     events = store.events(ws.id)
     assert len(events) == 100
     assert [e["payload"].get("n") for e in events] == list(range(148, 48, -1))
-    stamps = [datetime.fromisoformat(e["created_at"][:26] + "+00:00") for e in events]
+    stamps = [datetime.fromisoformat(e["created_at"].replace("Z", "+00:00")) for e in events]
     assert stamps == sorted(stamps, reverse=True)
     ids = [e["id"] for e in events]
     assert len(set(ids)) == 100 and all(str(uuid.UUID(i)) == i for i in ids)

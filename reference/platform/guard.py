@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -66,8 +65,9 @@ class RateLimit:
     @staticmethod
     def key(scope: Scope) -> str:
         headers = _headers(scope)
-        if headers.get("x-molecule-org-id"):
-            return "org:" + headers["x-molecule-org-id"]
+        org = headers.get("x-molecule-org-id", "").strip()
+        if org:
+            return "org:" + org
         bearer = headers.get("authorization", "")
         if bearer:
             return "tok:" + hashlib.sha256(bearer.encode()).hexdigest()
@@ -90,14 +90,14 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         left, reset_s = self.take(self.key(scope))
-        reset = str(math.ceil(reset_s)).encode()
+        reset = str(int(reset_s)).encode()  # truncated, as the product's (it can say 0)
         headers = [
             (b"x-ratelimit-limit", str(self.limit).encode()),
             (b"x-ratelimit-remaining", str(max(0, left)).encode()),
             (b"x-ratelimit-reset", reset),
         ]
         if left < 0:
-            body = {"error": "rate limit exceeded", "retry_after": math.ceil(reset_s)}
+            body = {"error": "rate limit exceeded", "retry_after": int(reset_s)}
             await send_json(send, 429, body, [*headers, (b"retry-after", reset)])
             return
 

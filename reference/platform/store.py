@@ -67,9 +67,11 @@ EVENT_WINDOW = 100  # GET /events answers the newest 100 (handlers/events.go)
 
 
 def now_iso() -> str:
-    """RFC 3339 with nanosecond digits, like Go's time.Time (microseconds padded)."""
+    """RFC 3339 as Go renders a Postgres timestamp: up to 6 fraction digits, trailing zeros
+    trimmed, none on a whole second."""
     stamp = datetime.now(UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond:06d}000Z"
+    fraction = f"{stamp.microsecond:06d}".rstrip("0")
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 @dataclass
@@ -223,7 +225,7 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, event_type, created_at, payload FROM events "
-                "WHERE workspace_id = ? ORDER BY created_at DESC, seq DESC LIMIT ?",
+                "WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?",  # one writer: seq is time
                 (ws_id, limit),
             ).fetchall()
         return [

@@ -280,7 +280,9 @@ def test_staging_smoke_guarantees() -> None:
     # teardown, leak check, report and upload run whatever the suite did
     assert all(s.get("if") == "always()" for s in steps[suite + 1 :])
     assert any(
-        "e2e.sweep" in str(s.get("run")) and "--fail-on-leftovers" in s["run"]
+        "e2e.sweep" in str(s.get("run"))
+        and "--fail-on-leftovers" in s["run"]
+        and "--yes" in s["run"]
         for s in steps[suite + 1 :]
     )
     # the harness's deadline (with its teardown reserve) ends before `timeout` interrupts it,
@@ -300,8 +302,18 @@ def test_sweeper_workflow_is_hourly_capped_and_has_a_dry_run() -> None:
     minute, hour, *rest = cron.split()
     assert minute.isdigit() and hour == "*" and rest == ["*", "*", "*"]
     assert wf["on"]["workflow_dispatch"]["inputs"]["dry_run"]["type"] == "boolean"
-    run = " ".join(str(s.get("run", "")) for s in wf["jobs"]["sweep"]["steps"])
-    assert "-m e2e.sweep" in run and "--max-deletions" in run and "--older-than-minutes" in run
+    assert wf["on"]["workflow_dispatch"]["inputs"]["dry_run"]["default"] is True
+    job = wf["jobs"]["sweep"]
+    # schedule runs (no inputs) delete; a manual run deletes only when dry_run is unticked
+    mode = job["env"]["SWEEP_MODE"]
+    assert mode.endswith("&& '--dry-run' || '--yes' }}"), mode
+    assert job["env"]["E2E_SWEEP_ALLOWED_HOSTS"].startswith("${{ vars.")
+    sweeps = [s for s in job["steps"] if "-m e2e.sweep" in str(s.get("run", ""))]
+    assert len(sweeps) == 2 and "--orgs" in sweeps[1]["run"]
+    for step in sweeps:
+        run = step["run"]
+        assert '"$SWEEP_MODE"' in run and "--max-deletions" in run and "--summary" in run
+        assert "--older-than-minutes" in run
 
 
 def test_ci_runs_everything_make_test_checks() -> None:

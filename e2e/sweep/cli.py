@@ -11,7 +11,7 @@ from pathlib import Path
 
 from e2e.harness.names import is_run_id
 from e2e.harness.platform import PlatformClient
-from e2e.harness.report import register_secret
+from e2e.redaction import register_env
 from e2e.sweep import dating
 from e2e.sweep.config import ConfigError, Endpoint, endpoint
 from e2e.sweep.idle import wait_idle
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], summary: Summary) -> i
     summary.now = now.isoformat(timespec="seconds").replace("+00:00", "Z")
     check(args)
     target = endpoint(env, args.orgs)  # exits 2 (ConfigError) before any call
-    register_secret(*(env.get(n) for n in ("E2E_ADMIN_TOKEN", "E2E_CP_ADMIN_TOKEN")))
+    register_env(env)  # tokens and keys never reach the summary or the output
     summary.host = target.host
     try:
         if args.orgs:

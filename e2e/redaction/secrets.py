@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -202,3 +203,4 @@ def _secrets_file(path: str) -> list[str]:
 
 
 REGISTRY = Registry()
+REGISTRY.configure(os.environ)  # the switch holds for every process, plugin or not

@@ -34,14 +34,15 @@ CANARIES = {
     "admin token": "adm-LEAKCANARY-admin-5f0c1e9a7b",
     "control-plane secret": "cp-LEAKCANARY-cpsecret-8d2e4a",
     "CP admin token": "cpadm-LEAKCANARY-9a8b7c6d5e4f",
-    "AWS secret access key": "LEAKCANARYawsSecretAccessKey0123456789abcd",
-    "AWS session token": "LEAKCANARYawsSessionToken0123456789abcdefgh",
-    "workspace token": "wst-LEAKCANARYws0123456789abcdef0123",
-    "userdata token": "LEAKCANARYuserdata0123456789abcdef",  # only ever seen in user-data
+    "AWS secret access key": "LEAKCANARYawsSecretKey7Qx3Vb9Zm2Lk5Tn8Rw4",
+    "AWS session token": "LEAKCANARYsessTok6Hp2Jd8Wc4Ny7Fs3GqZ",
+    "workspace token": "wst-LEAKCANARYws3e9b71d0c5a8f2",
+    "userdata token": "LEAKCANARYuserdata64c2e9f1b7a3d5",  # only ever seen in user-data
 }
-PIECE = b"LEAKCA"  # in every canary: finds what a cut left of one
+MARKER = "LEAKCANARY"  # in every canary: its first 6 characters find what a cut left of one
 STACK_TOKEN = re.compile(rb"wst-[0-9a-f]{12,}")  # the reference's own workspace tokens
 B64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
+WINDOW = 8
 
 
 def _variants(secret: str) -> list[bytes]:
@@ -69,19 +70,30 @@ def _decoded(data: bytes) -> bytes:
     return b"\n".join(out)
 
 
+def _windows(secret: str, others: list[str]) -> set[bytes]:
+    """Every 8-character piece of the secret that no other canary shares (the marker's)."""
+    pieces = {secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)}
+    return {p.encode() for p in pieces if not any(p in other for other in others)}
+
+
 def find_secrets(root: Path, secrets: dict[str, str]) -> list[str]:
-    """`path: what` for every file under root that holds a secret (plain, base64, a piece)."""
+    """`path: what` for every file under root that holds a secret: whole, base64-encoded, or
+    any piece of 8 characters (what masking a neighbour or a cut could leave)."""
     hits = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         data = path.read_bytes()
-        name = path.relative_to(root)
+        found = []
         for what, secret in secrets.items():
             if any(variant in data for variant in _variants(secret)):
-                hits.append(f"{name}: {what}")
-        if PIECE in data and not any(f"{name}: " in h for h in hits):
-            hits.append(f"{name}: a piece of a canary")
+                found.append(what)
+            others = [s for s in secrets.values() if s != secret]
+            if what not in found and any(w in data for w in _windows(secret, others)):
+                found.append(f"a piece of the {what}")
+        if not found and MARKER[:6].encode() in data:
+            found.append("a piece of a canary")
         if STACK_TOKEN.search(data) or STACK_TOKEN.search(_decoded(data)):
-            hits.append(f"{name}: a workspace token (wst-…)")
+            found.append("a workspace token (wst-…)")
+        hits += [f"{path.relative_to(root)}: {what}" for what in found]
     return hits
 
 
@@ -97,6 +109,8 @@ def test_the_scan_finds_planted_secrets(tmp_path: Path) -> None:
         blob = base64.b64encode(b"x" * offset + CANARIES["control-plane secret"].encode() + b"y")
         (tmp_path / f"report-{offset}.html").write_bytes(b"data:;base64," + blob)
     (tmp_path / "cut.txt").write_text('{"workspace_token": "LEAKCAN')
+    tail = CANARIES["userdata token"][len(MARKER) :]  # a neighbour's mask took the marker
+    (tmp_path / "tail.txt").write_text(f'{{"workspace_token": "***{tail}"}}')
     user_data = json.dumps({"workspace_token": "wst-" + "0123456789abcdef" * 2}).encode()
     (tmp_path / "stack.log").write_bytes(b"UserData: " + base64.b64encode(user_data))
     assert find_secrets(tmp_path, CANARIES) == [
@@ -107,6 +121,7 @@ def test_the_scan_finds_planted_secrets(tmp_path: Path) -> None:
         "report-1.html: control-plane secret",
         "report-2.html: control-plane secret",
         "stack.log: a workspace token (wst-…)",
+        "tail.txt: a piece of the userdata token",
     ]
 
 

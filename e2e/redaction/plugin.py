@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 _STARTED = pytest.StashKey[float]()
 
 
-def stack_log_root(env: dict[str, str] | os._Environ[str] = os.environ) -> Path:
+def stack_log_root(env: Mapping[str, str] = os.environ) -> Path:
     """Where embedded stacks and the fork server write their logs (e2e/README: E2E_LOG_DIR)."""
     return Path(env.get("E2E_LOG_DIR") or REPO_ROOT / "reports" / "stack-logs")
 

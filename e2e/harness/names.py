@@ -81,10 +81,11 @@ def parse_name(name: str) -> RunName | None:
 
 
 def org_slug(run_id: str, day: str) -> str:
-    """`e2e-<yyyymmdd>-<run>`: the CP org a run creates (≤ 32 characters)."""
-    slug = f"{PREFIX}-{day}-{run_id}"
-    if not ORG_SLUG_RULE.fullmatch(slug) or parse_org_slug(slug) != run_id:
-        raise ValueError(f"no valid org slug for run {run_id!r} on {day!r}: {slug!r}")
+    """`e2e-<yyyymmdd>-<run>`: the CP org a run creates (the CP's slug rule: ≤ 32 characters).
+    Only a run id in a generated format makes a slug the sweeper will recognise."""
+    slug = f"{PREFIX}-{day}-{run_id}".lower()
+    if not ORG_SLUG_RULE.fullmatch(slug):
+        raise ValueError(f"org slug {slug!r} for run {run_id!r} is not {ORG_SLUG_RULE.pattern}")
     return slug
 
 

@@ -21,7 +21,6 @@ from e2e.harness.session import StackHandle, connect, share_forkserver, unshare_
 from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
 from e2e.harness.workspace import created_workspaces
 from e2e.plugins.shared import next_item, record, stack_needed
-from e2e.redaction import plugin as redaction
 
 # e2e.redaction.plugin: the redaction gate — every report, log line and file of the session
 pytest_plugins = [
@@ -90,7 +89,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     server = config.stash.get(_SHARED_FORKSERVER, None)
     if server is not None:
         unshare_forkserver(server)
-        redaction.final_pass(config)  # what the fork server wrote until it stopped
+        redaction = config.pluginmanager.get_plugin("e2e.redaction.plugin")
+        if redaction is not None:  # what the fork server wrote until it stopped
+            redaction.final_pass(config)
 
 
 @pytest.fixture(scope="session")

@@ -9,16 +9,33 @@ STAMP := $(VENV)/.installed
 XDIST ?= $(shell nproc 2>/dev/null || echo 2)
 REPORTS := reports
 
-.PHONY: setup e2e test lint types contract workflows unit report clean
+# Python dependencies are locked: requirements.lock pins every package with its hashes (made
+# from pyproject.toml by `make lock`); pip installs exactly those, then the project without deps.
+LOCK := requirements.lock
+LOCK_VENV := .venv-lock
+UV_VERSION := 0.13.9
 
-# The venv is rebuilt when missing, when its interpreter no longer runs, or when pyproject changed.
-$(STAMP): pyproject.toml scripts/ensure-system-deps.sh
+.PHONY: setup e2e test lint types contract workflows unit report clean lock
+
+# The venv is rebuilt when missing, when its interpreter no longer runs, or when the lock changed.
+$(STAMP): pyproject.toml $(LOCK) scripts/ensure-system-deps.sh
 	@scripts/ensure-system-deps.sh
 	@$(BIN)/python -c '' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# Refresh the lock from pyproject.toml, keeping every pin pyproject still allows; UPGRADE=1
+# moves all to the newest allowed versions, UPGRADE=<package> just that one. uv runs from a
+# throwaway venv of its own (the lock tool is not a dependency of the project).
+lock:
+	@$(LOCK_VENV)/bin/uv --version 2>/dev/null | grep -q ' $(UV_VERSION) ' || { rm -rf $(LOCK_VENV) \
+		&& $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet 'uv==$(UV_VERSION)'; }
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet --output-file $(LOCK) \
+		$(if $(filter 1,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE)))
 
 # Fresh allure results per run: Allure shows leftovers of an earlier run as "retries".
 # The unit suite's hypothesis/schemathesis plugins cost every e2e pytest process ~3.5 s to import.

@@ -22,7 +22,13 @@ from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
 from e2e.harness.workspace import created_workspaces
 from e2e.plugins.shared import next_item, record, stack_needed
 
-pytest_plugins = ["e2e.plugins.summary", "e2e.plugins.scheduling", "e2e.plugins.org_run"]
+# e2e.redaction.plugin: the redaction gate — every report, log line and file of the session
+pytest_plugins = [
+    "e2e.redaction.plugin",
+    "e2e.plugins.summary",
+    "e2e.plugins.scheduling",
+    "e2e.plugins.org_run",
+]
 log = logging.getLogger("e2e")
 _SHARED_FORKSERVER = pytest.StashKey[ForkServer | None]()
 
@@ -83,6 +89,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     server = config.stash.get(_SHARED_FORKSERVER, None)
     if server is not None:
         unshare_forkserver(server)
+        redaction = config.pluginmanager.get_plugin("e2e.redaction.plugin")
+        if redaction is not None:  # what the fork server wrote until it stopped
+            redaction.final_pass(config)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,11 @@ The schema (check-jsonschema's vendored github-workflows) checks shape. This che
 - `run:` never interpolates `${{ }}` (secrets and event text go through `env:`, so they are
   neither echoed in the command line nor able to inject shell);
 - scripts a step runs exist, and `make` targets exist in the Makefile;
-- no artifact action v4+ (Gitea < 1.26 refuses it: GHESNotSupportedError).
+- no artifact action v4+ (Gitea < 1.26 refuses it: GHESNotSupportedError);
+- secrets reach only the steps that need them: never a workflow's or a job's `env` (every
+  step would see them, `make setup`'s pip and npm included), never an action's `with`, and a
+  step's `env` only when it runs what talks to the tenant or AWS (`make e2e`, `python -m
+  e2e.sweep`).
 
 Usage: python scripts/check-workflows.py FILE...   (exit 1 and one line per problem)
 """
@@ -26,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 NEEDS_REF = re.compile(r"needs\.([A-Za-z0-9_-]+)(?:\.outputs\.([A-Za-z0-9_-]+))?")
 STEP_OUTPUT_REF = re.compile(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 ARTIFACT_V4 = re.compile(r"^actions/(upload|download)-artifact@v([4-9]|\d\d)")
+SECRET_REF = re.compile(r"\bsecrets\.([A-Za-z0-9_]+)")
 
 
 def make_targets(makefile: Path = REPO / "Makefile") -> set[str]:
@@ -77,8 +82,46 @@ def run_commands(script: str) -> list[list[str]]:
     return commands
 
 
-def check_job(name: str, job: dict[str, Any], jobs: dict[str, Any], targets: set[str]) -> list[str]:
+def secrets_in(node: Any) -> list[str]:
+    """Names of the secrets a YAML node reads."""
+    return sorted({m for text in _strings(node) for m in SECRET_REF.findall(text)})
+
+
+def needs_secrets(script: str) -> bool:
+    """The step runs the suite or the sweeper: the only commands that talk to the tenant/AWS."""
+    for words in run_commands(script):
+        head = Path(words[0]).name
+        if head == "make" and "e2e" in words[1:]:
+            return True
+        if head.startswith("python") and words[1:3] == ["-m", "e2e.sweep"]:
+            return True
+    return False
+
+
+def check_secrets(name: str, job: dict[str, Any]) -> list[str]:
     problems = []
+    exposed = secrets_in(job.get("env") or {})
+    if exposed:
+        problems.append(
+            f"job {name}: env gives {', '.join(exposed)} to every step; "
+            "give secrets only to the steps that need them"
+        )
+    for index, step in enumerate(job.get("steps", [])):
+        label = f"job {name} step {step.get('name') or step.get('uses') or index}"
+        given = secrets_in(step.get("env") or {})
+        handed = secrets_in(step.get("with") or {})
+        if handed:
+            problems.append(f"{label}: hands {', '.join(handed)} to an action")
+        if given and not needs_secrets(str(step.get("run") or "")):
+            problems.append(
+                f"{label}: sees {', '.join(given)} but runs nothing that needs them "
+                "(only `make e2e` and `python -m e2e.sweep` do)"
+            )
+    return problems
+
+
+def check_job(name: str, job: dict[str, Any], jobs: dict[str, Any], targets: set[str]) -> list[str]:
+    problems = check_secrets(name, job)
     needs = _as_list(job.get("needs"))
     for need in needs:
         if need not in jobs:
@@ -131,6 +174,9 @@ def check_workflow(path: Path, targets: set[str] | None = None) -> list[str]:
         return [f"{path}: no jobs"]
     jobs = data["jobs"]
     problems = []
+    exposed = secrets_in(data.get("env") or {})
+    if exposed:
+        problems.append(f"{path.name}: workflow env gives {', '.join(exposed)} to every step")
     for name, job in jobs.items():
         problems += [f"{path.name}: {p}" for p in check_job(name, job or {}, jobs, targets)]
     return problems

@@ -1,13 +1,18 @@
-"""No secret reaches a report or a log.
+"""No secret reaches a report, a log or a stack log.
 
-The gate runs (in a subprocess, the staging way: `E2E_TARGET=external`, everything from env)
-against a reference stack forced to recognisable fake secrets, with fake AWS keys the harness
-really signs with; then every byte under the run's reports directory — allure results and
-attachments, JUnit, environment block, captured output — is searched for them, plain and
-base64-encoded. The stack runs the `fresh-volume` product fault, so one cheap run covers both
-paths that write reports: verifications that pass (provision, seeding over SSM, plugin install)
-and a failure with its traceback, diff and event timeline. The failure must be the expected one:
-a run that never reached the stack with those secrets proves nothing.
+The suite runs in a subprocess, the CI way (everything from env, `-p e2e.allure_env`, Allure
+and JUnit under a reports directory), with recognisable canary secrets, along the three paths
+where secrets have leaked: the timeout diagnostics of a wait (a box's log tail with user-data
+and environment in the event timeline, an AWS endpoint that echoes the session token), the
+refusal tests' error texts (a platform that echoes the request's headers), and the stack logs
+of an embedded stack at DEBUG (botocore logs each box's user-data, base64, with its workspace
+token). Every byte under the reports directory — Allure results and attachments, JUnit, the
+stack logs, the terminal output — is then searched for the canaries: plain, base64-encoded,
+and any cut-off piece of one.
+
+Each path runs twice: masked, nothing may be found; with the redactor off (`E2E_REDACT=0`,
+honoured only off staging), the canaries of that path must be found — so the search can fail,
+and the path really carries them.
 """
 
 from __future__ import annotations
@@ -15,22 +20,29 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from e2e.harness.embedded import EmbeddedStack
+import pytest
+from support.leaky_product import ORG_ID, serve
 
 REPO = Path(__file__).resolve().parent.parent
-
 CANARIES = {
     "admin token": "adm-LEAKCANARY-admin-5f0c1e9a7b",
     "control-plane secret": "cp-LEAKCANARY-cpsecret-8d2e4a",
-    "AWS secret access key": "LEAKCANARYawsSecretAccessKey0123456789abcd",
-    "AWS session token": "LEAKCANARYawsSessionToken0123456789abcdefgh",
+    "CP admin token": "cpadm-LEAKCANARY-9a8b7c6d5e4f",
+    "AWS secret access key": "LEAKCANARYawsSecretKey7Qx3Vb9Zm2Lk5Tn8Rw4",
+    "AWS session token": "LEAKCANARYsessTok6Hp2Jd8Wc4Ny7Fs3GqZ",
+    "workspace token": "wst-LEAKCANARYws3e9b71d0c5a8f2",
+    "userdata token": "LEAKCANARYuserdata64c2e9f1b7a3d5",  # only ever seen in user-data
 }
-ORG_ID = "1eacca4a-0000-4000-8000-00000000beef"
-ACCESS_KEY_ID = "AKIALEAKCANARY000001"  # an identifier, not a secret: only needs to be fake
+MARKER = "LEAKCANARY"  # in every canary: its first 6 characters find what a cut left of one
+STACK_TOKEN = re.compile(rb"wst-[0-9a-f]{12,}")  # the reference's own workspace tokens
+B64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
+WINDOW = 8
 
 
 def _variants(secret: str) -> list[bytes]:
@@ -43,19 +55,50 @@ def _variants(secret: str) -> list[bytes]:
     return [v for v in found if len(v) >= 12]
 
 
+def _decoded(data: bytes) -> bytes:
+    """Every base64-looking run decoded (at each alignment): where tokens hide in logs."""
+    out = []
+    for match in B64_RUN.finditer(data):
+        run = match.group(0).rstrip(b"=")
+        for skip in range(4):
+            chunk = run[skip:]
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            try:
+                out.append(base64.b64decode(chunk))
+            except ValueError:
+                continue
+    return b"\n".join(out)
+
+
+def _windows(secret: str, others: list[str]) -> set[bytes]:
+    """Every 8-character piece of the secret that no other canary shares (the marker's)."""
+    pieces = {secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)}
+    return {p.encode() for p in pieces if not any(p in other for other in others)}
+
+
 def find_secrets(root: Path, secrets: dict[str, str]) -> list[str]:
-    """`path: what` for every file under root that holds a secret (plain or base64)."""
+    """`path: what` for every file under root that holds a secret: whole, base64-encoded, or
+    any piece of 8 characters (what masking a neighbour or a cut could leave)."""
     hits = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         data = path.read_bytes()
+        found = []
         for what, secret in secrets.items():
             if any(variant in data for variant in _variants(secret)):
-                hits.append(f"{path.relative_to(root)}: {what}")
+                found.append(what)
+            others = [s for s in secrets.values() if s != secret]
+            if what not in found and any(w in data for w in _windows(secret, others)):
+                found.append(f"a piece of the {what}")
+        if not found and MARKER[:6].encode() in data:
+            found.append("a piece of a canary")
+        if STACK_TOKEN.search(data) or STACK_TOKEN.search(_decoded(data)):
+            found.append("a workspace token (wst-…)")
+        hits += [f"{path.relative_to(root)}: {what}" for what in found]
     return hits
 
 
 def test_the_scan_finds_planted_secrets(tmp_path: Path) -> None:
-    """The grep can fail: plain, nested, inside JSON, and base64-encoded leaks are all found."""
+    """The search can fail: plain, nested, JSON, base64, cut pieces and unknown tokens."""
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "clean.txt").write_text("nothing to see")
     (tmp_path / "a" / "log.txt").write_text(f"Authorization: Bearer {CANARIES['admin token']}\n")
@@ -65,82 +108,101 @@ def test_the_scan_finds_planted_secrets(tmp_path: Path) -> None:
     for offset in range(3):
         blob = base64.b64encode(b"x" * offset + CANARIES["control-plane secret"].encode() + b"y")
         (tmp_path / f"report-{offset}.html").write_bytes(b"data:;base64," + blob)
-    hits = find_secrets(tmp_path, CANARIES)
-    assert hits == [
+    (tmp_path / "cut.txt").write_text('{"workspace_token": "LEAKCAN')
+    tail = CANARIES["userdata token"][len(MARKER) :]  # a neighbour's mask took the marker
+    (tmp_path / "tail.txt").write_text(f'{{"workspace_token": "***{tail}"}}')
+    user_data = json.dumps({"workspace_token": "wst-" + "0123456789abcdef" * 2}).encode()
+    (tmp_path / "stack.log").write_bytes(b"UserData: " + base64.b64encode(user_data))
+    assert find_secrets(tmp_path, CANARIES) == [
         "a/b/x-attachment.json: AWS secret access key",
         "a/log.txt: admin token",
+        "cut.txt: a piece of a canary",
         "report-0.html: control-plane secret",
         "report-1.html: control-plane secret",
         "report-2.html: control-plane secret",
+        "stack.log: a workspace token (wst-…)",
+        "tail.txt: a piece of the userdata token",
     ]
 
 
-def test_gate_run_leaves_no_secret_under_reports(tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    stack_env = {
-        "REFERENCE_ADMIN_TOKEN": CANARIES["admin token"],
-        "REFERENCE_CP_SECRET": CANARIES["control-plane secret"],
-        "REFERENCE_ORG_ID": ORG_ID,
-        "REFERENCE_STATE_DIR": str(tmp_path / "stack-state"),
-        "REFERENCE_FAULTS": "fresh-volume",  # user data lost at the plugin-install restart
-    }
-    with EmbeddedStack(stack_env, log_dir=tmp_path / "stack-logs", label="canary-stack") as target:
-        # the stack took the planted values: anything else would make this test vacuous
-        assert target.admin_token == CANARIES["admin token"]
-        assert target.org_id == ORG_ID
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("E2E_", "AWS_", "REFERENCE_", "PYTEST_"))
-        }
-        env.update(
-            {
-                "E2E_TARGET": "external",
-                "E2E_PLATFORM_URL": target.platform_url,
-                "E2E_ADMIN_TOKEN": CANARIES["admin token"],
-                "E2E_ORG_ID": ORG_ID,
-                "E2E_RESTARTS": "0",
-                "E2E_LOG_DIR": str(reports / "stack-logs"),
-                "AWS_ENDPOINT_URL": str(target.aws_endpoint_url),
-                "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-                "AWS_SECRET_ACCESS_KEY": CANARIES["AWS secret access key"],
-                "AWS_SESSION_TOKEN": CANARIES["AWS session token"],
-                "AWS_REGION": target.region,
-            }
-        )
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "e2e",
-                "-m",
-                "gate",
-                "-p",
-                "no:cacheprovider",
-                "-p",
-                "e2e.allure_env",
-                "--alluredir",
-                str(reports / "allure-results"),
-                "--junitxml",
-                str(reports / "junit-e2e.xml"),
-                "-o",
-                "log_level=INFO",
-            ],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-    (reports / "pytest-output.log").write_text(run.stdout + "\n--- stderr ---\n" + run.stderr)
-    assert run.returncode == 1, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "VerificationFailed: DESIGN §4 violated after plugin install" in run.stdout, run.stdout
-    assert "user/agent files lost" in run.stdout, run.stdout[-4000:]
+REFUSALS = "401 or tenant_guard or traversal or unknown_template"
+PATHS: dict[str, dict[str, Any]] = {
+    "timeout diagnostics": {
+        "args": ["e2e/test_gate.py", "-n", "1"],
+        "env": {"E2E_DEADLINE_S": "15"},
+        "says": ["online after create", "WaitTimeout", "events:"],
+        "carries": {"userdata token", "AWS secret access key", "CP admin token"},
+    },
+    "refusal texts": {
+        "args": ["e2e/test_refusals.py", "-n", "2", "-k", REFUSALS],
+        "env": {},
+        "says": ["expected 400, got 201", "expected 401, got 200"],
+        "carries": {"admin token", "workspace token"},
+    },
+    "stack logs": {
+        "args": ["e2e/test_gate.py"],
+        "env": {"E2E_TARGET": "embedded", "REFERENCE_LOG_LEVEL": "DEBUG"},
+        "says": ["1 passed"],
+        "carries": {"a workspace token (wst-…)"},
+    },
+}
 
-    files = [p for p in reports.rglob("*") if p.is_file()]
-    attachments = [p for p in files if p.name.endswith("-attachment.txt") or "attachment" in p.name]
-    assert len(attachments) >= 3, f"too little to search: {sorted(p.name for p in files)}"
-    assert (reports / "allure-results" / "environment.properties").is_file()
-    leaks = find_secrets(reports, CANARIES)
-    assert not leaks, "secrets under reports/:\n" + "\n".join(leaks)
+
+def run_suite(reports: Path, path: dict[str, Any], url: str, redact: bool) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("E2E_", "AWS_", "REFERENCE_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "E2E_TARGET": "external",
+            "E2E_PLATFORM_URL": url,
+            "E2E_ADMIN_TOKEN": CANARIES["admin token"],
+            "E2E_CP_ADMIN_TOKEN": CANARIES["CP admin token"],
+            "E2E_ORG_ID": ORG_ID,
+            "E2E_RESTARTS": "0",
+            "E2E_LOG_DIR": str(reports / "stack-logs"),
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "AKIALEAKCANARY000001".replace("LEAKCANARY", "CANARYKEY0"),
+            "AWS_SECRET_ACCESS_KEY": CANARIES["AWS secret access key"],
+            "AWS_SESSION_TOKEN": CANARIES["AWS session token"],
+            "AWS_REGION": "us-east-1",
+            "REFERENCE_ADMIN_TOKEN": CANARIES["admin token"],
+            "REFERENCE_CP_SECRET": CANARIES["control-plane secret"],
+            **path["env"],
+        }
+    )
+    if env["E2E_TARGET"] == "embedded":  # the stack's own endpoints, not the leaky ones
+        for name in ("E2E_PLATFORM_URL", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            env.pop(name)
+    if not redact:
+        env["E2E_REDACT"] = "0"
+    flags = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:schemathesis"]
+    flags += ["-p", "e2e.allure_env", "--alluredir", str(reports / "allure-results")]
+    flags += ["--junitxml", str(reports / "junit-e2e.xml"), "-o", "log_level=INFO"]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *path["args"], *flags],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = run.stdout + "\n--- stderr ---\n" + run.stderr
+    (reports / "pytest-output.log").write_text(output)
+    return output
+
+
+@pytest.mark.parametrize("name", list(PATHS))
+def test_no_secret_reaches_a_report(tmp_path: Path, name: str) -> None:
+    path = PATHS[name]
+    with serve(CANARIES) as product:
+        masked = run_suite(tmp_path / "masked", path, product.url, redact=True)
+        bare = run_suite(tmp_path / "bare", path, product.url, redact=False)
+    for output in (masked, bare):  # the run went where this path needs it to go
+        missing = [s for s in path["says"] if s not in output]
+        assert not missing, f"{name}: run did not say {missing}:\n{output[-6000:]}"
+    files = [p for p in (tmp_path / "masked").rglob("*") if p.is_file()]
+    assert any("attachment" in p.name for p in files) or name == "refusal texts", files
+    leaks = find_secrets(tmp_path / "masked", CANARIES)
+    assert not leaks, f"{name}: secrets under reports/:\n" + "\n".join(leaks)
+    found = {hit.split(": ", 1)[1] for hit in find_secrets(tmp_path / "bare", CANARIES)}
+    assert path["carries"] <= found, f"{name}: without the redactor, expected {path['carries']}"

@@ -155,6 +155,54 @@ def test_meaning_checks_fail_on_broken_workflows(
     assert any(problem in p for p in problems), problems
 
 
+SUITE_SECRETS = """        env:
+          E2E_PLATFORM_URL: ${{ secrets.STAGING_PLATFORM_URL }}
+          E2E_ADMIN_TOKEN: ${{ secrets.STAGING_ADMIN_TOKEN }}
+          E2E_ORG_ID: ${{ secrets.STAGING_ORG_ID }}
+          # SSM Run Command"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (  # the old shape: every step of the job sees the tenant's token
+            "      E2E_TARGET: staging\n",
+            "      E2E_TARGET: staging\n"
+            "      E2E_ADMIN_TOKEN: ${{ secrets.STAGING_ADMIN_TOKEN }}\n",
+            "job smoke: env gives STAGING_ADMIN_TOKEN to every step",
+        ),
+        (
+            "      - name: install\n        run: make setup\n",
+            "      - name: install\n        env:\n          T: ${{ secrets.STAGING_ADMIN_TOKEN }}\n"
+            "        run: make setup\n",
+            "step install: sees STAGING_ADMIN_TOKEN but runs nothing that needs them",
+        ),
+        (
+            '          python-version: "3.11"\n',
+            '          python-version: "3.11"\n'
+            "          token: ${{ secrets.STAGING_ADMIN_TOKEN }}\n",
+            "hands STAGING_ADMIN_TOKEN to an action",
+        ),
+        (
+            "permissions:\n",
+            "env:\n  X: ${{ secrets.A_KEY }}\npermissions:\n",
+            "workflow env gives A_KEY",
+        ),
+    ],
+    ids=["job env", "install step", "action input", "workflow env"],
+)
+def test_secrets_reach_only_the_steps_that_need_them(
+    tmp_path: Path, old: str, new: str, problem: str
+) -> None:
+    original = (WORKFLOWS / "staging-smoke.yml").read_text()
+    assert old in original and SUITE_SECRETS in original
+    assert checker.check_workflow(WORKFLOWS / "staging-smoke.yml") == []
+    path = tmp_path / "staging-smoke.yml"
+    path.write_text(original.replace(old, new, 1))
+    problems = checker.check_workflow(path)
+    assert any(problem in p for p in problems), problems
+
+
 def test_make_workflows_fails_on_a_broken_workflow_via_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "bad.yml"
     path.write_text((WORKFLOWS / "ci.yml").read_text().replace("make unit", "make units"))
@@ -265,22 +313,27 @@ def test_staging_smoke_guarantees() -> None:
     assert job["runs-on"] == "staging-smoke"  # one act_runner, capacity 1, on older Gitea
     env = job["env"]
     assert env["E2E_TARGET"] == "staging"
-    for var in (
-        "E2E_PLATFORM_URL",
-        "E2E_ADMIN_TOKEN",
-        "E2E_ORG_ID",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ):
-        assert env[var].startswith("${{ secrets."), var
     steps = job["steps"]
+    # the secrets: the suite gets all five, the two sweeper steps the platform's three, no
+    # other step (install, report, upload) any
+    given = {s.get("name"): set(s.get("env") or {}) for s in steps if checker.secrets_in(s)}
+    platform = {"E2E_PLATFORM_URL", "E2E_ADMIN_TOKEN", "E2E_ORG_ID"}
+    assert given == {
+        "wait until no other e2e run is active": platform,
+        "template-delivery suite against staging": platform
+        | {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+        "teardown leftovers and leak check": platform,
+    }
+    assert not checker.secrets_in(env)
     suite = next(i for i, s in enumerate(steps) if "make e2e" in str(s.get("run", "")))
     waits = [i for i, s in enumerate(steps) if "--wait-idle-minutes" in str(s.get("run", ""))]
     assert waits and waits[0] < suite and "if" not in steps[waits[0]]  # a busy tenant stops it
     # teardown, leak check, report and upload run whatever the suite did
     assert all(s.get("if") == "always()" for s in steps[suite + 1 :])
     assert any(
-        "e2e.sweep" in str(s.get("run")) and "--fail-on-leftovers" in s["run"]
+        "e2e.sweep" in str(s.get("run"))
+        and "--fail-on-leftovers" in s["run"]
+        and "--yes" in s["run"]
         for s in steps[suite + 1 :]
     )
     # the harness's deadline (with its teardown reserve) ends before `timeout` interrupts it,
@@ -300,8 +353,20 @@ def test_sweeper_workflow_is_hourly_capped_and_has_a_dry_run() -> None:
     minute, hour, *rest = cron.split()
     assert minute.isdigit() and hour == "*" and rest == ["*", "*", "*"]
     assert wf["on"]["workflow_dispatch"]["inputs"]["dry_run"]["type"] == "boolean"
-    run = " ".join(str(s.get("run", "")) for s in wf["jobs"]["sweep"]["steps"])
-    assert "-m e2e.sweep" in run and "--max-deletions" in run and "--older-than-minutes" in run
+    assert wf["on"]["workflow_dispatch"]["inputs"]["dry_run"]["default"] is True
+    job = wf["jobs"]["sweep"]
+    # schedule runs (no inputs) delete; a manual run deletes only when dry_run is unticked
+    mode = job["env"]["SWEEP_MODE"]
+    assert mode.endswith("&& '--dry-run' || '--yes' }}"), mode
+    assert job["env"]["E2E_SWEEP_ALLOWED_HOSTS"].startswith("${{ vars.")
+    sweeps = [s for s in job["steps"] if "-m e2e.sweep" in str(s.get("run", ""))]
+    assert len(sweeps) == 2 and "--orgs" in sweeps[1]["run"]
+    assert not checker.secrets_in(job["env"])  # the tokens are in the sweep steps' env only
+    assert checker.secrets_in(sweeps[0]["env"]) and checker.secrets_in(sweeps[1]["env"])
+    for step in sweeps:
+        run = step["run"]
+        assert '"$SWEEP_MODE"' in run and "--max-deletions" in run and "--summary" in run
+        assert "--older-than-minutes" in run
 
 
 def test_ci_runs_everything_make_test_checks() -> None:

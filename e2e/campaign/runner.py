@@ -49,8 +49,8 @@ def diagnosis_of(exc: BaseException) -> str:
     or, for anything that is not a diagnosis, the exception type and its first line."""
     if isinstance(exc, VerificationFailed):
         findings = "; ".join(f"{f.section}: {f.headline}" for f in exc.verification.findings)
-        return f"{exc.verification.label}: {findings}"
-    first = str(exc).strip().splitlines()[:1] or [""]
+        return redact(f"{exc.verification.label}: {findings}")
+    first = redact(str(exc)).strip().splitlines()[:1] or [""]
     return f"{type(exc).__name__}: {first[0]}"[:300]
 
 

@@ -9,6 +9,7 @@ import difflib
 from dataclasses import dataclass
 
 from e2e.harness.manifest import Entry, Manifest
+from e2e.harness.report import redact
 
 # DESIGN §5: a box that receives no config.yaml writes a built-in stub of exactly this size.
 STUB_CONFIG_SIZE = 218
@@ -71,7 +72,7 @@ def first_differing_lines(expected: bytes, actual: bytes, context: int = 2) -> s
     for label, text in (("expected", want), ("actual  ", got)):
         for n in range(start, min(len(text), index + context + 1)):
             marker = ">" if n == index else " "
-            lines.append(f"  {label} {marker}{n + 1:>4}| {text[n][:160]}")
+            lines.append(f"  {label} {marker}{n + 1:>4}| {redact(text[n])[:160]}")
         if index >= len(text):
             lines.append(f"  {label} >{index + 1:>4}| (end of file: {len(text)} lines)")
     return "\n".join(lines)

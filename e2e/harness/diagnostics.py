@@ -36,4 +36,4 @@ def box_says(ws: Workspace, instance_id: str | None) -> str:
         result = host.run(BOX_SCRIPT, check=False, timeout_s=min(10.0, ws.profile.command_s))
     except Exception as exc:
         return f"\nbox {instance_id}: diagnostics unavailable ({type(exc).__name__}: {exc})"
-    return f"\nbox {instance_id} says:\n{result.stdout[-6000:]}"
+    return f"\nbox {instance_id} says:\n{report.redact(result.stdout)[-6000:]}"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from e2e.harness.forkserver import ForkedProcess, ForkServer
+from e2e.harness.report import redact
 from e2e.harness.settings import REPO_ROOT, SettingsError, Target
 
 log = logging.getLogger("e2e.embedded")
@@ -87,7 +88,7 @@ class EmbeddedStack:
         except (ValueError, SettingsError) as exc:
             self.stop()
             raise StackStartError(
-                f"stack announced {line[:300]!r}: {exc}\n{self._tail()}"
+                f"stack announced {redact(line)[:300]!r}: {exc}\n{self._tail()}"
             ) from None
         self.start_s = time.monotonic() - started
         log.info(
@@ -161,7 +162,7 @@ class EmbeddedStack:
             text = self.stderr_path.read_text(errors="replace")
         except OSError:
             return "(no stderr log)"
-        return f"--- {self.stderr_path} (tail) ---\n{text[-limit:]}"
+        return f"--- {self.stderr_path} (tail) ---\n{redact(text)[-limit:]}"
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from e2e.harness.report import redact
 from e2e.harness.settings import REPO_ROOT
 from e2e.harness.waits import WaitTimeout, wait_for
 
@@ -128,7 +129,7 @@ class ForkServer:
 
     def _tail(self, limit: int = 3000) -> str:
         try:
-            return f"--- {self.log_path} (tail) ---\n{self.log_path.read_text()[-limit:]}"
+            return f"--- {self.log_path} (tail) ---\n{redact(self.log_path.read_text())[-limit:]}"
         except OSError:
             return "(no fork server log)"
 

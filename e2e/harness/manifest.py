@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from e2e.harness.report import redact
 from e2e.harness.ssm import CommandResult
 
 PAGE_BUDGET_CHARS = 20_000  # well below the 24,000 cap, even with the END line
@@ -187,9 +188,10 @@ def parse_page(stdout: str, offset: int) -> Page:
         root_exists = False
         lines = lines[1:]
     if not lines or not lines[-1].startswith("END "):
+        last = redact(lines[-1])[:80] if lines else ""
         raise ManifestError(
             f"manifest page at offset {offset} has no END line: output truncated or the command "
-            f"died ({len(stdout)} chars received; last line {lines[-1][:80] if lines else ''!r})"
+            f"died ({len(stdout)} chars received; last line {last!r})"
         )
     try:
         _, n_text, next_text, total_text, state = lines[-1].split(" ")

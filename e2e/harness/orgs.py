@@ -12,28 +12,28 @@ well inside that.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import httpx
 
-from e2e.harness.report import register_secret
+from e2e.harness import names
+from e2e.harness.report import redact, register_secret
 from e2e.harness.settings import SettingsError
 from e2e.harness.waits import wait_for
 
 log = logging.getLogger("e2e.orgs")
 
-SLUG = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 DELETE_TIMEOUT_S = 180.0  # synchronous on the product: 30-90 s, its own e2e allows 120
 
 
 def org_slug(run_id: str, day: str | None = None) -> str:
-    slug = f"e2e-{day or time.strftime('%Y%m%d', time.gmtime())}-{run_id}".lower()
-    if not SLUG.match(slug):
-        raise SettingsError(f"org slug {slug!r} for run {run_id!r} is not {SLUG.pattern}")
-    return slug
+    """The grammar lives in names.py, where the sweeper parses it."""
+    try:
+        return names.org_slug(run_id, day or time.strftime("%Y%m%d", time.gmtime()))
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def tenant_url_template(cp_url: str) -> str:
@@ -71,7 +71,7 @@ class OrgAdmin:
 
     def _ok(self, response: httpx.Response, what: str) -> dict[str, object]:
         if response.status_code >= 300:
-            raise AssertionError(f"{what} → {response.status_code}: {response.text[:500]}")
+            raise AssertionError(f"{what} → {response.status_code}: {redact(response.text)[:500]}")
         data = response.json()
         assert isinstance(data, dict), f"{what}: not a JSON object"
         return data
@@ -137,7 +137,8 @@ class OrgAdmin:
         )
         problems = []
         if response.status_code >= 300 and response.status_code != 404:
-            problems.append(f"DELETE tenant {slug} → {response.status_code}: {response.text[:300]}")
+            body = redact(response.text)[:300]
+            problems.append(f"DELETE tenant {slug} → {response.status_code}: {body}")
         if self.status(slug) not in ("absent", "purged"):
             problems.append(f"org {slug} is still listed after its delete ({self.status(slug)})")
         return problems

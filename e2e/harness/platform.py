@@ -94,7 +94,7 @@ def _decoded(response: httpx.Response, method: str, path: str) -> Any:
     except ValueError:
         raise product.ApiDrift(
             f"API drift: {method} {path} answered {response.status_code} with no JSON "
-            f"({response.text[:200]!r})"
+            f"({redact(response.text)[:200]!r})"
         ) from None
 
 

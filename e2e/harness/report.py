@@ -1,7 +1,9 @@
 """Report helpers: allure steps and attachments, the event timeline, secret redaction.
 
 Everything that reaches a report goes through `redact` first: admin tokens and AWS secrets must
-never appear in allure results, logs or failure messages.
+never appear in allure results, logs or failure messages. The secrets live in one registry
+(`e2e.redaction`), which the pytest plugin also applies to every report, log line and file;
+text is masked before it is cut, so a cut never leaves half a token.
 """
 
 from __future__ import annotations
@@ -14,27 +16,26 @@ from typing import Any
 
 import allure
 
+from e2e.redaction import REGISTRY
+
 log = logging.getLogger("e2e.report")
 
-_SECRETS: set[str] = set()
 CAP_CHARS = 20_000  # attachments beyond this are cut, saying so
 
 
 def register_secret(*values: str | None) -> None:
-    """Remember values that must be masked wherever they might be reported."""
-    for value in values:
-        if value and len(value) >= 6:
-            _SECRETS.add(value)
+    """Remember values that must be masked wherever they might be reported (which lengths
+    are masked how: e2e/redaction/secrets.py)."""
+    REGISTRY.register(*values)
 
 
 def redact(text: str) -> str:
-    for secret in _SECRETS:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return text
+    return REGISTRY.redact(text)
 
 
 def cap(text: str, limit: int = CAP_CHARS) -> str:
+    """Masked, then cut (cutting first could leave the start of a token)."""
+    text = redact(text)
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n… [cut: {len(text) - limit} more characters]"
@@ -63,7 +64,7 @@ def _event_fields(event: Any) -> tuple[str, str, str, str]:
     payload = raw.get("payload") or {}
     if not isinstance(payload, Mapping):
         payload = {"payload": payload}
-    details = " ".join(f"{k}={str(payload[k])[:120]}" for k in sorted(payload))
+    details = " ".join(f"{k}={redact(str(payload[k]))[:120]}" for k in sorted(payload))
     return (
         str(raw.get("id", ""))[:8],
         str(raw.get("created_at", "")),

@@ -76,6 +76,7 @@ class CommandResult:
 
     def describe(self, limit: int = 1500) -> str:
         def tail(text: str) -> str:
+            text = redact(text)  # before the cut: a cut token would survive it
             return text if len(text) <= limit else "…" + text[-limit:]
 
         return redact(
@@ -258,7 +259,7 @@ class SsmHost:
             ping = self._safe_ping()
             gone = BoxGone if ping != "Online" else SsmError
             raise gone(
-                f"{exc}\ninstance PingStatus now: {ping}\nscript:\n{redact(script[:1500])}"
+                f"{exc}\ninstance PingStatus now: {ping}\nscript:\n{redact(script)[:1500]}"
             ) from None
 
     def _safe_ping(self) -> str:

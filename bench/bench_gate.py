@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 
 from e2e.harness.cleanup import Cleanup  # noqa: E402
 from e2e.harness.gate import GateContext, run_gate  # noqa: E402
-from e2e.harness.session import connect  # noqa: E402
 from e2e.harness.settings import load_run_settings  # noqa: E402
+from e2e.targets.session import connect  # noqa: E402
 
 GATE_BUDGET_S = 3.0
 

@@ -33,8 +33,8 @@ from straight_gate import StraightGate  # noqa: E402
 from e2e.campaign.machine import machine  # noqa: E402
 from e2e.harness.cleanup import Cleanup  # noqa: E402
 from e2e.harness.gate import GateContext, run_gate  # noqa: E402
-from e2e.harness.session import StackHandle, connect  # noqa: E402
 from e2e.harness.settings import load_run_settings  # noqa: E402
+from e2e.targets.session import StackHandle, connect  # noqa: E402
 
 BAR_RATIO = 1.15
 

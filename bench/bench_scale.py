@@ -32,10 +32,10 @@ from bench_fleet import tree_memory  # noqa: E402
 from e2e.campaign.machine import machine  # noqa: E402
 from e2e.harness.cleanup import Cleanup  # noqa: E402
 from e2e.harness.gate import GateContext, import_template  # noqa: E402
-from e2e.harness.session import connect  # noqa: E402
 from e2e.harness.settings import PROFILES, load_run_settings  # noqa: E402
 from e2e.harness.verify import Expected, TemplateFixture, verify_box  # noqa: E402
 from e2e.harness.workspace import Workspace  # noqa: E402
+from e2e.targets.session import connect  # noqa: E402
 
 BAR_RSS_MIB = 1.5 * 1024
 SAMPLE_S = 0.2

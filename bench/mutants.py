@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO))
 from e2e.campaign.matrix import report_meta, run_matrix, summary, write_reports  # noqa: E402
 from e2e.campaign.runner import fault_stack, gate_once  # noqa: E402
 from e2e.campaign.verdicts import Case, Outcome, matrix_cases, select_cases  # noqa: E402
-from e2e.harness.session import new_forkserver  # noqa: E402
 from e2e.harness.settings import load_run_settings  # noqa: E402
+from e2e.targets.session import new_forkserver  # noqa: E402
 
 
 def main() -> int:

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from e2e.harness.cleanup import Cleanup
-from e2e.harness.forkserver import ForkServer
 from e2e.harness.gate import GateContext
-from e2e.harness.pool import StackPool
-from e2e.harness.session import StackHandle, connect, share_forkserver, unshare_forkserver
 from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
 from e2e.harness.workspace import created_workspaces
 from e2e.plugins.shared import next_item, record, stack_needed
+from e2e.targets.forkserver import ForkServer
+from e2e.targets.pool import StackPool
+from e2e.targets.session import StackHandle, connect, share_forkserver, unshare_forkserver
 
 # e2e.redaction.plugin: the redaction gate — every report, log line and file of the session
 pytest_plugins = [

@@ -26,9 +26,9 @@ from e2e.harness.fixture import TemplateFixture
 from e2e.harness.gate import GateContext, import_template
 from e2e.harness.identity import filters_for
 from e2e.harness.report import redact
-from e2e.harness.session import connect
 from e2e.harness.settings import REPO_ROOT, load_run_settings
 from e2e.harness.workspace import Workspace
+from e2e.targets.session import connect
 
 LOOKUPS = {
     "default (E2E_INSTANCE_FILTERS)": None,

@@ -16,10 +16,10 @@ from e2e.harness.events import FAILED, of_type
 from e2e.harness.gate import GateContext, GateResult, import_template, provision
 from e2e.harness.gate import verify as verify_step
 from e2e.harness.manifest import read_manifest
-from e2e.harness.session import StackHandle
 from e2e.harness.settings import RunSettings
 from e2e.harness.templates import CONFIG_FILES_CAP, TemplateTooLarge, check_caps
 from e2e.harness.workspace import Workspace
+from e2e.targets.session import StackHandle
 
 KIB = 1024
 

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from support.procs import processes_mentioning
 
-from e2e.harness.embedded import EmbeddedStack, StackStartError
-from e2e.harness.forkserver import ForkServer, ForkServerError
 from e2e.harness.platform import ORG_HEADER
 from e2e.harness.waits import wait_for
+from e2e.targets.embedded import EmbeddedStack, StackStartError
+from e2e.targets.forkserver import ForkServer, ForkServerError
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from e2e.harness.embedded import EmbeddedStack, StackStartError
+from e2e.targets.embedded import EmbeddedStack, StackStartError
 
 ANNOUNCE = {
     "platform_url": "http://127.0.0.1:1",

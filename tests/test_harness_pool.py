@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from e2e.harness import pool as pool_module
-from e2e.harness.pool import StackPool
 from e2e.harness.settings import RunSettings
+from e2e.targets.pool import StackPool
 
 
 class FakeHandle:

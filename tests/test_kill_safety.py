@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from support.procs import cmdline, descendants, processes_marked, start_ticks
 
-from e2e.harness.embedded import readline_within
 from e2e.harness.waits import WaitTimeout, wait_for
+from e2e.targets.embedded import readline_within
 from reference.procs import watch_parent
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Run the gate, unchanged, against a reference stack started with fault switches.
 
-The stack is a subprocess (`e2e.harness.session.start_embedded`); every gate run cleans up its
+The stack is a subprocess (`e2e.targets.session.start_embedded`); every gate run cleans up its
 workspace and the account is leak-checked before the next one, so runs on a shared stack stay
 independent. Exceptions become an `Outcome` — the campaign judges them, it never retries them.
 """
@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from e2e.campaign.verdicts import Outcome
 from e2e.harness.cleanup import Cleanup
 from e2e.harness.fixture import TemplateFixture
-from e2e.harness.forkserver import ForkServer
 from e2e.harness.gate import GateContext, run_gate
 from e2e.harness.report import redact
-from e2e.harness.session import StackHandle, start_embedded
 from e2e.harness.settings import FIXTURES, RunSettings
 from e2e.harness.verify import VerificationFailed
+from e2e.targets.forkserver import ForkServer
+from e2e.targets.session import StackHandle, start_embedded
 
 log = logging.getLogger("e2e.campaign")
 MESSAGE_CAP = 4000

@@ -14,9 +14,9 @@ import pytest
 
 from e2e.harness.aws import make_clients
 from e2e.harness.leaks import find_org_leaks
-from e2e.harness.orgs import OrgAdmin, org_slug, tenant_url_template
 from e2e.harness.settings import RunSettings, Target, load_run_settings
 from e2e.harness.waits import WaitTimeout, wait_for
+from e2e.targets.orgs import OrgAdmin, org_slug, tenant_url_template
 
 _ORG = pytest.StashKey[tuple[OrgAdmin, str, str, RunSettings]]()
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.harness.embedded import EmbeddedStack
-from e2e.harness.forkserver import ForkServer
+from e2e.targets.embedded import EmbeddedStack
+from e2e.targets.forkserver import ForkServer
 from support.tenant_api import Tenant
 from support.tenant_templates import OVER_CAP, OVER_SECRET, PLAIN
 

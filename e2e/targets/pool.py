@@ -11,8 +11,8 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from e2e.harness.session import StackHandle, new_forkserver, start_embedded
 from e2e.harness.settings import RunSettings
+from e2e.targets.session import StackHandle, new_forkserver, start_embedded
 
 log = logging.getLogger("e2e.pool")
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from e2e.harness import report
 from e2e.harness.aws import AwsClients, make_clients
-from e2e.harness.embedded import EmbeddedStack
-from e2e.harness.forkserver import ForkServer
 from e2e.harness.leaks import find_leaks, find_run_leaks
 from e2e.harness.platform import PlatformClient
 from e2e.harness.settings import REPO_ROOT, RunSettings, Target
 from e2e.harness.waits import WaitTimeout, wait_for
+from e2e.targets.embedded import EmbeddedStack
+from e2e.targets.forkserver import ForkServer
 
 log = logging.getLogger("e2e.session")
 

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from e2e.harness.forkserver import ForkedProcess, ForkServer
 from e2e.harness.report import redact
 from e2e.harness.settings import REPO_ROOT, SettingsError, Target
+from e2e.targets.forkserver import ForkedProcess, ForkServer
 
 log = logging.getLogger("e2e.embedded")
 

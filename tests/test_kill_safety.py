@@ -52,9 +52,19 @@ ENTRIES = {
     "e2e-serve": Entry(E2E, (("E2E_STACK_FORKSERVER", "0"),)),
     "e2e-forkserver": Entry(E2E),
     "bench-scale": Entry(("bench/bench_scale.py", "--workspaces", "1", "--out", "{out}")),
-    "mutants": Entry(("bench/mutants.py", "--only", "(none)", "--out", "{out}")),
+    "mutants": Entry(("proofs/mutants.py", "--only", "(none)", "--out", "{out}")),
     "soak": Entry(
-        ("bench/soak.py", "--runs", "1", "--per-stack", "1", "--seed", "1", "--out", "{out}/s.json")
+        (
+            "proofs/soak.py",
+            "--runs",
+            "1",
+            "--per-stack",
+            "1",
+            "--seed",
+            "1",
+            "--out",
+            "{out}/s.json",
+        )
     ),
 }
 # One signal each (the file must stay quick). pytest turns SIGTERM into Ctrl-C (e2e/conftest.py),

@@ -1,18 +1,21 @@
 """Flake soak ("make soak N=200"): the gate N times on the embedded stack with benign faults
 switched on at random (seeded; the seed is printed and recorded, `--seed` replays a soak).
 
-Zero failures is the bar; a failure is a bug to fix, never retried. The stack is a subprocess;
-nothing here imports `reference`.
+Zero failures is the bar; a failure is a bug to fix, never retried. A proof, not a benchmark:
+its answer is the exit code. The plan, the judging and the report are e2e/campaign/; this is the
+command line. The stack is a subprocess; nothing here imports `reference`.
 
-    .venv/bin/python bench/soak.py --runs 200 [--seed S] [--per-stack 10] [--max-minutes M]
+    .venv/bin/python proofs/soak.py --runs 200 [--seed S] [--per-stack 10] [--max-minutes M]
 
-Writes reports/soak.json (runs, failures, seed, p50/p95 gate seconds); exit 1 on any failure or
-when the time budget stopped it before N runs.
+Writes reports/soak.json (runs, failures, seed, p50/p95 gate seconds, and the commit it ran on:
+a soak counts for that commit only); exit 1 on any failure or when the time budget stopped it
+before N runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import secrets
 import sys
@@ -21,6 +24,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from provenance import commit  # noqa: E402
 
 from e2e.campaign.runner import fault_stack, gate_once  # noqa: E402
 from e2e.campaign.soak import Epoch, soak, write_report  # noqa: E402
@@ -40,7 +46,8 @@ def main() -> int:
 
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     settings = load_run_settings()
-    print(f"soak: {args.runs} runs, seed {seed}, run id {settings.run_id}", flush=True)
+    ran_on = commit()  # the code that runs is the code at the start
+    print(f"soak: {args.runs} runs, seed {seed}, run id {settings.run_id}, on {ran_on}", flush=True)
     epochs_started = [0]
 
     def run_epoch(epoch: Epoch, may_continue: Callable[[], bool]) -> Iterator[Outcome]:
@@ -54,7 +61,8 @@ def main() -> int:
 
     max_seconds = args.max_minutes * 60 if args.max_minutes else None
     result = soak(seed, args.runs, args.per_stack, run_epoch, max_seconds=max_seconds)
-    document = write_report(result, args.out)
+    document = {**write_report(result, args.out), "commit": ran_on}
+    args.out.write_text(json.dumps(document, indent=2) + "\n")
     print(
         f"soak: {document['runs']}/{args.runs} runs, {document['failures']} failures, "
         f"seed {seed}, p50 {document['p50_gate_s']} s, p95 {document['p95_gate_s']} s"

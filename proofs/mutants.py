@@ -2,14 +2,16 @@
 
 Every product fault must fail the gate with the right diagnosis (the historical bug as
 "config.yaml is the 218-byte stub; prompts missing", not a timeout); every benign fault and the
-no-fault control must leave it green. The stack is a subprocess (`python -m reference serve
---json`); nothing here imports `reference`.
+no-fault control must leave it green. A proof, not a benchmark: its answer is the exit code.
+The rows, the judging and the reports are e2e/campaign/; this is the command line. The stacks
+are forked from one warm `python -m reference forkserver`; nothing here imports `reference`.
 
-    .venv/bin/python bench/mutants.py                      # the full matrix
-    .venv/bin/python bench/mutants.py --only restart-drops-template
-    .venv/bin/python bench/mutants.py --jobs 2             # two stacks at a time
+    .venv/bin/python proofs/mutants.py                      # the full matrix
+    .venv/bin/python proofs/mutants.py --only restart-drops-template
+    .venv/bin/python proofs/mutants.py --jobs 2             # two stacks at a time
 
-Writes reports/mutants.json and reports/mutants.md; exit 1 if any row is not OK.
+Writes reports/mutants.json (with the commit it ran on) and reports/mutants.md; exit 1 if any
+row is not OK.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from provenance import commit  # noqa: E402
 
 from e2e.campaign.matrix import report_meta, run_matrix, summary, write_reports  # noqa: E402
 from e2e.campaign.runner import fault_stack, gate_once  # noqa: E402
@@ -38,6 +43,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     settings = load_run_settings()
+    meta = {**report_meta(settings.restarts), "commit": commit()}
     cases = matrix_cases(settings.plugin_name)
     if args.only:
         cases = select_cases(cases, args.only)
@@ -55,7 +61,7 @@ def main() -> int:
     finally:
         if forkserver is not None:
             forkserver.close()
-    json_path, md_path = write_reports(rows, args.out, report_meta(settings.restarts))
+    json_path, md_path = write_reports(rows, args.out, meta)
     total = summary(rows)
     print(
         f"product faults caught {total['product_caught']}/{total['product_faults']}, "

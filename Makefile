@@ -83,10 +83,11 @@ clean:
 # Proof of the verdict (issue 7): the kill matrix (one stack per fault switch) and the flake soak
 # (N gates, benign faults at random; SEED= replays one) are proofs/, each writing under reports/
 # and exiting non-zero on a miss. Benchmarks (bench/) measure and never fail on a figure: JSON
-# under reports/bench/, a figures-vs-bars table in summary.md.
+# under reports/bench/, a figures-vs-bars table in summary.md; bench-readme copies that table
+# into README.md between its bench markers.
 N ?= 200
 SEED ?=
-.PHONY: mutants soak bench
+.PHONY: mutants soak bench bench-readme
 
 mutants: setup
 	@mkdir -p $(REPORTS)
@@ -99,3 +100,6 @@ soak: setup
 bench: setup
 	@mkdir -p $(REPORTS)/bench
 	$(BIN)/python bench/run_all.py --out $(REPORTS)/bench
+
+bench-readme: setup
+	$(BIN)/python bench/run_all.py --table-only --readme --out $(REPORTS)/bench

@@ -1,4 +1,5 @@
-"""Memory of a process tree (the reference stack and every box it runs), read from /proc."""
+"""Memory and CPU time of a process tree (the reference stack and every box it runs), read
+from /proc."""
 
 from __future__ import annotations
 
@@ -23,14 +24,33 @@ def _children() -> dict[int, list[int]]:
     return children
 
 
-def tree_memory(root_pid: int) -> dict[str, float]:
-    """RSS and PSS (MiB) summed over a process and all its descendants; the root's own RSS."""
+def _tree(root_pid: int) -> list[int]:
     children = _children()
     pids, stack = [], [root_pid]
     while stack:
         pid = stack.pop()
         pids.append(pid)
         stack.extend(children.get(pid, []))
+    return pids
+
+
+def tree_cpu_s(root_pid: int) -> float:
+    """User + system CPU seconds of the tree: its live processes, and the ended children they
+    reaped (cutime, cstime). Two readings apart give what the tree spent in between."""
+    ticks = 0
+    for pid in _tree(root_pid):
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_memory(root_pid: int) -> dict[str, float]:
+    """RSS and PSS (MiB) summed over a process and all its descendants; the root's own RSS."""
+    pids = _tree(root_pid)
     rss = pss = root_rss = 0
     for pid in pids:
         try:

@@ -57,7 +57,15 @@ def call_rows(sizes: list[dict[str, Any]]) -> list[str]:
         ("aws_harness", "AWS (harness)"),
         ("aws_stack_own", "AWS (stack's own: CP, boxes)"),
     ]
-    lines = ["calls per workspace" + " " * 28 + "".join(f"{s['workspaces']:>8}" for s in ran)]
+    lines = ["per workspace" + " " * 34 + "".join(f"{s['workspaces']:>8}" for s in ran)]
+    lines.append("  lifecycle events seen (3 cycles asked for)")
+    for kind in ("WORKSPACE_PROVISIONING", "WORKSPACE_OFFLINE", "WORKSPACE_PROVISION_FAILED"):
+        cells = "".join(f"{s.get('events_per_workspace', {}).get(kind, 0):>8}" for s in ran)
+        lines.append(f"    {kind:<43}{cells}")
+    lines.append("  CPU s per workspace: stack tree / harness")
+    for key in ("stack_tree", "harness_process"):
+        cells = "".join(f"{s.get('cpu_s', {}).get(key, 0) / s['workspaces']:>8.2f}" for s in ran)
+        lines.append(f"    {key:<43}{cells}")
     for key, title in kinds:
         lines.append(f"  {title}")
         largest = ran[-1]["calls_per_workspace"].get(key, {})

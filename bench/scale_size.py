@@ -10,6 +10,7 @@ finish within its time cap reports where its workspaces stopped instead of hangi
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -20,7 +21,7 @@ from typing import Any
 
 import aws_server
 from calls import ATTEMPTS, Calls, per_item
-from memory import PeakMemory
+from memory import PeakMemory, tree_cpu_s
 from provenance import machine
 
 from e2e.campaign.soak import percentile
@@ -42,9 +43,9 @@ def generous(n: int) -> Profile:
     long things take, so a slow box under load must not turn into a timeout."""
     return replace(
         PROFILES["fast"],
-        online_s=max(120.0, 3.0 * n),
-        restart_s=max(120.0, 3.0 * n),
-        reconcile_s=max(120.0, 3.0 * n),
+        online_s=max(180.0, 6.0 * n),
+        restart_s=max(180.0, 6.0 * n),
+        reconcile_s=max(180.0, 6.0 * n),
         ssm_online_s=max(20.0, n / 2),
         command_s=max(20.0, n / 4),
         delete_s=max(120.0, 2.0 * n),
@@ -194,7 +195,9 @@ def run_size(n: int, settings: RunSettings, scratch: Path, max_s: float) -> dict
         aws_server.switch(endpoint, True)
         memory = PeakMemory(handle.stack.proc.pid)
         progress: list[tuple[float, dict[str, int]]] = []
+        stack_pid = handle.stack.proc.pid
         with memory:
+            cpu_before = (tree_cpu_s(stack_pid), time.process_time())
             started = time.perf_counter()
             for t in tracks:
                 t.since = started
@@ -207,6 +210,7 @@ def run_size(n: int, settings: RunSettings, scratch: Path, max_s: float) -> dict
                 if elapsed >= max_s:
                     break
             wall = time.perf_counter() - started
+            cpu = (tree_cpu_s(stack_pid) - cpu_before[0], time.process_time() - cpu_before[1])
         timed_out = not all(t.finished for t in tracks)
         aws_server.switch(endpoint, False)
         harness, _ = calls.take()
@@ -228,6 +232,12 @@ def run_size(n: int, settings: RunSettings, scratch: Path, max_s: float) -> dict
                 "samples": memory.samples,
                 "sampler_cpu_s": round(memory.cpu_s, 2),
             },
+            "cpu_s": {
+                "stack_tree": round(cpu[0], 1),
+                "harness_process": round(cpu[1], 1),
+                "available": round(wall * (os.cpu_count() or 1), 1),
+            },
+            "events_per_workspace": events_per_workspace(tracks),
             "calls_per_workspace": calls_per_workspace(harness, server, n),
             "recorder_unreadable_lines": unreadable,
             "progress": progress,
@@ -240,6 +250,16 @@ def run_size(n: int, settings: RunSettings, scratch: Path, max_s: float) -> dict
     finally:
         recording.unlink(missing_ok=True)
         handle.close()
+
+
+def events_per_workspace(tracks: list[Track]) -> dict[str, float]:
+    """The lifecycle events the harness saw, per workspace (no new calls: its own logs): more
+    WORKSPACE_PROVISIONING than the three cycles asked for means restarts nobody asked for."""
+    seen: Counter[str] = Counter()
+    for track in tracks:
+        if track.ws is not None:
+            seen.update(e.event_type for e in track.ws.events.all())
+    return {k: round(v / len(tracks), 2) for k, v in seen.most_common()}
 
 
 def calls_per_workspace(harness: Counter[str], server: Counter[str], n: int) -> dict[str, Any]:

@@ -63,15 +63,21 @@ def main() -> int:
         "sizes": [],
     }
     path = args.out / "scale.json"
+
+    def save(size: dict[str, Any] | None = None) -> None:
+        """Written as soon as a size is measured, and again once its workspaces are deleted."""
+        if size is not None:
+            doc["sizes"].append(size)
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
         for n in args.workspaces:
             if doc["sizes"] and doc["sizes"][-1].get("timed_out"):
-                doc["sizes"].append({"workspaces": n, "skipped": "a smaller size timed out"})
+                save({"workspaces": n, "skipped": "a smaller size timed out"})
                 continue
             print(f"scale: {n} workspaces on a fresh stack", flush=True)
-            doc["sizes"].append(run_size(n, settings, Path(scratch), args.max_minutes * 60))
-            path.write_text(json.dumps(doc, indent=2) + "\n")
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+            run_size(n, settings, Path(scratch), args.max_minutes * 60, save)
+            save()
     print(render(doc))
     print(f"→ {path}")
     return 0

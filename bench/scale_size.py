@@ -11,10 +11,11 @@ finish within its time cap reports where its workspaces stopped instead of hangi
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,15 @@ def stalled(tracks: list[Track]) -> list[dict[str, Any]]:
     return out
 
 
-def run_size(n: int, settings: RunSettings, scratch: Path, max_s: float) -> dict[str, Any]:
+def run_size(
+    n: int,
+    settings: RunSettings,
+    scratch: Path,
+    max_s: float,
+    measured: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """The size's figures; `measured` gets them before the workspaces are deleted (the same
+    dict, which the cleanup's figures are added to)."""
     settings = replace(settings, profile=generous(n))
     with aws_server.recorder_file(scratch / f"aws-{n}.jsonl") as recording:
         handle = connect(settings)
@@ -193,7 +202,7 @@ def run_size(n: int, settings: RunSettings, scratch: Path, max_s: float) -> dict
         endpoint = handle.target.aws_endpoint_url
         assert endpoint is not None, "the embedded stack announces its AWS endpoint"
         aws_server.switch(endpoint, True)
-        memory = PeakMemory(handle.stack.proc.pid)
+        memory = PeakMemory(handle.stack.proc.pid, every_s=max(1.0, n / 50))
         progress: list[tuple[float, dict[str, int]]] = []
         stack_pid = handle.stack.proc.pid
         with memory:
@@ -244,8 +253,9 @@ def run_size(n: int, settings: RunSettings, scratch: Path, max_s: float) -> dict
             "stack_start_s": round(handle.stack.start_s, 2),
             "deadlines_s": {k: getattr(settings.profile, k) for k in ("online_s", "restart_s")},
         }
+        measured(result)
         if not timed_out:
-            result |= clean_up(tracks, handle)
+            result |= clean_up(tracks, handle, max(60.0, 2.0 * n))
         return result
     finally:
         recording.unlink(missing_ok=True)
@@ -276,21 +286,36 @@ def calls_per_workspace(harness: Counter[str], server: Counter[str], n: int) -> 
     }
 
 
-def clean_up(tracks: list[Track], handle: StackHandle) -> dict[str, Any]:
-    """Delete every workspace (ten at a time), then the account must be empty."""
+def clean_up(tracks: list[Track], handle: StackHandle, cap_s: float) -> dict[str, Any]:
+    """Delete every workspace, ten at a time, within `cap_s` (the stack is stopped next, boxes
+    and all, so a delete still waiting then is reported, not waited for); then, if all ended,
+    the account must be empty."""
     errors: list[str] = []
+    pending: queue.SimpleQueue[Track] = queue.SimpleQueue()
+    for track in tracks:
+        pending.put(track)
+    finish = Finish(len(tracks))
 
-    def remove(track: Track) -> None:
-        try:
-            track.cleanup.run()
-        except Exception as exc:  # counted and reported, never hidden
-            errors.append(f"workspace {track.n}: {str(exc).splitlines()[0][:300]}")
+    def remover() -> None:
+        while True:
+            try:
+                track = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                track.cleanup.run()
+            except Exception as exc:  # counted and reported, never hidden
+                errors.append(f"workspace {track.n}: {str(exc).splitlines()[0][:300]}")
+            finally:
+                finish.one()
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(10) as pool:
-        list(pool.map(remove, tracks))
+    for _ in range(min(10, len(tracks))):
+        threading.Thread(target=remover, name="scale-cleanup", daemon=True).start()
+    ended = finish.wait(cap_s)
     return {
         "cleanup_s": round(time.perf_counter() - started, 2),
-        "cleanup_errors": errors,
-        "leaks_after": handle.check_leaks(),
+        "cleanup_unfinished": finish.left,
+        "cleanup_errors": list(errors),
+        "leaks_after": handle.check_leaks() if ended else None,
     }

@@ -40,9 +40,12 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 
 def _on(doc: dict[str, Any], head: str) -> str:
-    """` (on abc1234)` when the figure is from another commit than the table's."""
+    """` (load 1.2)`: the load when the figure's run began; `; on abc1234` added when the figure
+    is from another commit than the table's."""
+    machine = doc.get("machine") or {}
+    load = machine.get("loadavg_1m_at_start", machine.get("loadavg_1m", "?"))
     sha = doc.get("commit") or "unknown commit"
-    return "" if sha == head else f" (on {sha})"
+    return f" (load {load})" if sha == head else f" (load {load}; on {sha})"
 
 
 def gate_row(doc: dict[str, Any], head: str) -> Row:
@@ -109,12 +112,15 @@ def scale_row(doc: dict[str, Any], head: str) -> Row:
 
 
 def matrix_row(doc: dict[str, Any], head: str) -> Row:
+    """Met only by the whole matrix: a run of chosen rows (`--only`) proves those rows."""
     s = doc["summary"]
+    only = doc.get("only")
+    partial = f" (only {', '.join(only)})" if only else ""
     figure = (
         f"{s['product_caught']}/{s['product_faults']} product faults caught, "
-        f"{s['benign_failing']} benign/control failing{_on(doc, head)}"
+        f"{s['benign_failing']} benign/control failing{partial}{_on(doc, head)}"
     )
-    return Row("kill matrix", figure, "100 % caught, 0 failing", bool(s["ok"]))
+    return Row("kill matrix", figure, "100 % caught, 0 failing", bool(s["ok"]) and only == [])
 
 
 def soak_row(doc: dict[str, Any], head: str) -> Row:

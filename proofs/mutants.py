@@ -43,7 +43,8 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     settings = load_run_settings()
-    meta = {**report_meta(settings.restarts), "commit": commit()}
+    # the rows asked for ([]: the whole matrix, the only run that proves the matrix)
+    meta = {**report_meta(settings.restarts), "commit": commit(), "only": args.only}
     cases = matrix_cases(settings.plugin_name)
     if args.only:
         cases = select_cases(cases, args.only)

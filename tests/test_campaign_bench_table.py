@@ -83,6 +83,7 @@ def _reports(tmp_path: Path, *, soak_commit: str = HEAD, soak_runs: int = 200) -
         {
             "summary": {"product_caught": 7, "product_faults": 7, "benign_failing": 0, "ok": True},
             "commit": HEAD,
+            "only": [],
         },
     )
     _write(
@@ -116,11 +117,24 @@ def test_table_judges_each_figure_against_its_bar(summary: ModuleType, tmp_path:
         "Generated 2026-12-02T01:02:03Z on abc1234; 2 CPUs, load 0.42 at start, Python 3.11.7."
     )
     assert len(lines) == 2 + 2 + 6
-    assert "| 1.20 (2.40 s / 2.00 s; same acting calls in 1/2 rounds) (on 0ld0ld0) |" in text
-    assert "| 1.70 (85 s → 50 s, medians of 3) | ≥ 1.6; -n 2 ≤ 60 s | yes |" in text
+    assert (
+        "| 1.20 (2.40 s / 2.00 s; same acting calls in 1/2 rounds) (load ?; on 0ld0ld0) |" in text
+    )
+    assert "| 1.70 (85 s → 50 s, medians of 3) (load ?) | ≥ 1.6; -n 2 ≤ 60 s | yes |" in text
     scale = next(row for row in found if row.what.startswith("scale"))
     assert "10: 1.00, 50: 1.20, 100: 1.40, 200: 1.90; 200/50 = 1.58" in scale.measured
     assert "peak PSS at 200: 2.15 GiB; 0 errors" in scale.measured
+
+
+def test_a_kill_matrix_of_chosen_rows_is_not_the_matrix(
+    summary: ModuleType, tmp_path: Path
+) -> None:
+    _reports(tmp_path)
+    path = tmp_path / "mutants.json"
+    doc = json.loads(path.read_text())
+    _write(path, {**doc, "only": ["restart-drops-template"]})
+    (row,) = [r for r in summary.rows(tmp_path / "bench", tmp_path, HEAD) if "matrix" in r.what]
+    assert not row.met and "(only restart-drops-template)" in row.measured
 
 
 def test_a_soak_counts_only_with_200_runs_on_the_current_commit(

@@ -125,9 +125,11 @@ def matrix_row(doc: dict[str, Any], head: str) -> Row:
 
 def soak_row(doc: dict[str, Any], head: str) -> Row:
     sha = doc.get("commit") or "an unknown commit"
+    machine = doc.get("machine") or {}
+    load = machine.get("loadavg_1m_at_start", machine.get("loadavg_1m", "?"))
     figure = (
         f"{doc['failures']} failures in {doc['runs']} runs on {sha} (seed {doc['seed']}; "
-        f"gate p50 {doc['p50_gate_s']} s, p95 {doc['p95_gate_s']} s)"
+        f"gate p50 {doc['p50_gate_s']} s, p95 {doc['p95_gate_s']} s; load {load})"
     )
     current = is_clean(sha) and head.split("-")[0] == sha
     met = doc["failures"] == 0 and doc["runs"] >= SOAK_RUNS and current

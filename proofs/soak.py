@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ def main() -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     settings = load_run_settings()
     ran_on = commit()  # the code that runs is the code at the start
+    load_at_start = round(os.getloadavg()[0], 2)
     print(f"soak: {args.runs} runs, seed {seed}, run id {settings.run_id}, on {ran_on}", flush=True)
     epochs_started = [0]
 
@@ -62,6 +64,7 @@ def main() -> int:
     max_seconds = args.max_minutes * 60 if args.max_minutes else None
     result = soak(seed, args.runs, args.per_stack, run_epoch, max_seconds=max_seconds)
     document = {**write_report(result, args.out), "commit": ran_on}
+    document["machine"]["loadavg_1m_at_start"] = load_at_start
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     print(
         f"soak: {document['runs']}/{args.runs} runs, {document['failures']} failures, "

@@ -30,9 +30,8 @@ from provenance import stamp  # noqa: E402
 
 from e2e.harness.cleanup import Cleanup  # noqa: E402
 from e2e.harness.gate import GateContext, run_gate  # noqa: E402
-from e2e.harness.session import StackHandle, connect  # noqa: E402
 from e2e.harness.settings import load_run_settings  # noqa: E402
-from e2e.targets.session import connect  # noqa: E402
+from e2e.targets.session import StackHandle, connect  # noqa: E402
 
 BAR_MEDIAN_S = 3.0
 

@@ -30,10 +30,11 @@ from e2e.harness import settle, triggers
 from e2e.harness.cleanup import Cleanup
 from e2e.harness.fixture import Expected, TemplateFixture
 from e2e.harness.gate import GateContext, import_template
-from e2e.harness.session import StackHandle, connect
-from e2e.harness.settings import PROFILES, Profile, RunSettings
+from e2e.harness.profiles import PROFILES, Profile
+from e2e.harness.settings import RunSettings
 from e2e.harness.verify import verify_box
 from e2e.harness.workspace import Workspace
+from e2e.targets.session import StackHandle, connect
 
 STAGES = ("online", "reconcile", "restart", "verify")
 PROGRESS_EVERY_S = 10.0

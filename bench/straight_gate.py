@@ -37,7 +37,9 @@ from straight_ssm import BoxOverSsm, Failed
 from e2e.harness.effects import PluginEffects, plugin_files
 from e2e.harness.fixture import TemplateFixture, is_template_owned, is_user_config
 from e2e.harness.gate import user_files
-from e2e.harness.settings import PLUGINS_FIXTURE, Profile, Target
+from e2e.harness.profiles import Profile
+from e2e.harness.settings import PLUGINS_FIXTURE
+from e2e.harness.target import Target
 
 PROVISIONING, ONLINE = "WORKSPACE_PROVISIONING", "WORKSPACE_ONLINE"
 LIFECYCLE = (PROVISIONING, ONLINE, "WORKSPACE_OFFLINE", "WORKSPACE_PROVISION_FAILED")

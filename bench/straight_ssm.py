@@ -11,7 +11,7 @@ import statistics
 import time
 from typing import Any
 
-from e2e.harness.settings import Profile
+from e2e.harness.profiles import Profile
 
 MANIFEST = "cd {root} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
 WRITE_CHARS = 16_000  # base64 per SendCommand, as the harness batches its writes

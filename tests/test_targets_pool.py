@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from e2e.targets import pool as pool_module
 from e2e.harness.settings import RunSettings
+from e2e.targets import pool as pool_module
 from e2e.targets.pool import StackPool
 
 

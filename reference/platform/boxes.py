@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from reference.config import StackConfig
 
 PLUGINS_DIR = "/configs/plugins"
+MAX_POLL_S = 0.5
 READ_CHUNK_BYTES = 15_000  # base64 of it stays under SSM's 24,000-character output cap
 LIST_EXCLUDE = ("*/.git/*", "*/__pycache__/*", "*/node_modules/*", "*/.DS_Store")
 
@@ -53,6 +54,7 @@ class Boxes:
             raise BoxError(f"box {instance_id} unreachable: {exc}") from exc
         command_id = sent["Command"]["CommandId"]
         deadline = time.monotonic() + timeout_s + 5
+        pause = self.poll_s
         while True:
             try:
                 answer = self.ssm.get_command_invocation(
@@ -67,7 +69,10 @@ class Boxes:
                 break
             if time.monotonic() > deadline:
                 raise BoxError(f"box {instance_id}: command {command_id} still {status}")
-            time.sleep(self.poll_s)
+            time.sleep(pause)
+            # backing off: at a few hundred boxes, fixed 20 ms polls from every push and
+            # presence check were thousands of calls a second to a busy AWS endpoint
+            pause = min(pause * 1.5, MAX_POLL_S)
         if status not in ("Success", "Failed"):
             raise BoxError(f"box {instance_id}: command {command_id} ended {status}")
         return Ran(

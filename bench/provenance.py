@@ -5,14 +5,18 @@ from and refuse to count a figure from another commit."""
 
 from __future__ import annotations
 
-import os
-import platform
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from e2e.campaign.machine import describe as describe_machine  # noqa: E402,F401
+from e2e.campaign.machine import machine  # noqa: E402  (the one description of a machine)
+
 DIRTY = "-dirty"
 
 
@@ -34,14 +38,6 @@ def is_clean(sha: str) -> bool:
     return bool(sha) and sha != "unknown" and not sha.endswith(DIRTY)
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "loadavg_1m_at_start": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-    }
-
-
 def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -49,8 +45,3 @@ def utc_now() -> str:
 def stamp() -> dict[str, Any]:
     """Call when the measurement starts (the load is read now)."""
     return {"generated_at": utc_now(), "commit": commit(), "machine": machine()}
-
-
-def describe_machine(m: dict[str, Any]) -> str:
-    load = m.get("loadavg_1m_at_start", m.get("loadavg_1m", "?"))
-    return f"{m.get('cpus', '?')} CPUs, load {load} at start, Python {m.get('python', '?')}"

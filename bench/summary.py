@@ -16,6 +16,8 @@ from typing import Any
 from provenance import describe_machine, is_clean
 from scale_report import BAR_PSS_GIB, BAR_RATIO, GIB, ratio
 
+from e2e.campaign.machine import load_at_start
+
 BAR_GATE_S = 3.0
 BAR_OVERHEAD = 1.15
 BAR_SPEEDUP = 1.6
@@ -43,7 +45,7 @@ def _on(doc: dict[str, Any], head: str) -> str:
     """` (load 1.2)`: the load when the figure's run began; `; on abc1234` added when the figure
     is from another commit than the table's."""
     machine = doc.get("machine") or {}
-    load = machine.get("loadavg_1m_at_start", machine.get("loadavg_1m", "?"))
+    load = load_at_start(machine)
     sha = doc.get("commit") or "unknown commit"
     return f" (load {load})" if sha == head else f" (load {load}; on {sha})"
 
@@ -126,7 +128,7 @@ def matrix_row(doc: dict[str, Any], head: str) -> Row:
 def soak_row(doc: dict[str, Any], head: str) -> Row:
     sha = doc.get("commit") or "an unknown commit"
     machine = doc.get("machine") or {}
-    load = machine.get("loadavg_1m_at_start", machine.get("loadavg_1m", "?"))
+    load = load_at_start(machine)
     figure = (
         f"{doc['failures']} failures in {doc['runs']} runs on {sha} (seed {doc['seed']}; "
         f"gate p50 {doc['p50_gate_s']} s, p95 {doc['p95_gate_s']} s; load {load})"

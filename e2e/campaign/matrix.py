@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from e2e.campaign.machine import machine
+from e2e.campaign.machine import describe, machine
 from e2e.campaign.verdicts import PASSING_VERDICTS, Case, Outcome, judge
 
 
@@ -89,10 +89,7 @@ def _cell(text: str) -> str:
 
 
 def describe_machine(meta: dict[str, Any]) -> str:
-    m = meta.get("machine") or {}
-    return (
-        f"{m.get('cpus', '?')} CPUs, Python {m.get('python', '?')}, load {m.get('loadavg_1m', '?')}"
-    )
+    return describe(meta.get("machine") or {})
 
 
 def render_markdown(rows: Sequence[Row], meta: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ import pytest
 from e2e.harness.cleanup import Cleanup
 from e2e.harness.gate import GateContext
 from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
+from e2e.harness.waits import set_deadline
 from e2e.harness.workspace import created_workspaces
 from e2e.plugins.shared import next_item, record, stack_needed
 from e2e.targets.forkserver import ForkServer
@@ -97,9 +98,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def settings(pytestconfig: pytest.Config):
     try:
-        return load_run_settings(options=_options(pytestconfig))
+        loaded = load_run_settings(options=_options(pytestconfig))
     except SettingsError as exc:
         pytest.exit(f"e2e settings: {exc}", returncode=4)
+    set_deadline(*loaded.deadlines())  # every wait, whoever starts it, ends by E2E_DEADLINE_S
+    return loaded
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from e2e.harness.settings import (
     install_name,
     load_run_settings,
 )
-from e2e.harness.waits import WaitAborted, WaitTimeout, wait_for
+from e2e.harness.waits import WaitAborted, WaitTimeout, capped, set_deadline, wait_for
 
 
 class FakeClock:
@@ -112,10 +112,19 @@ def test_settings_defaults_and_validation() -> None:
             load_run_settings(env=bad)
 
 
-def test_global_deadline_caps_waits() -> None:
+def test_global_deadline_caps_every_wait_and_teardown_waits_get_the_reserve() -> None:
     s = load_run_settings(env={"E2E_DEADLINE_S": "100"})
     assert s.teardown_reserve_s == 10.0
-    assert 80 < s.cap(1000) <= 90 and s.cap(5) == 5
+    test_at, teardown_at = s.deadlines()
+    assert test_at is not None and teardown_at is not None and teardown_at - test_at == 10.0
+    set_deadline(test_at, teardown_at)
+    try:
+        assert 80 < capped(1000) <= 90 and capped(5) == 5
+        assert 90 < capped(1000, teardown=True) <= 100
+        with pytest.raises(WaitTimeout, match="deadline cut to"):
+            wait_for("x", lambda: 0, bool, timeout_s=1000, poll_s=1, clock=lambda: teardown_at)
+    finally:
+        set_deadline(None, None)
 
 
 def test_target_from_env_names_what_is_missing_and_hides_secrets() -> None:

@@ -91,10 +91,12 @@ class RunSettings:
         used = time.monotonic() - self.started_at
         return self.deadline_s - self.teardown_reserve_s - used
 
-    def cap(self, seconds: float) -> float:
-        """A wait's deadline, never past the global one (so teardown still has time)."""
-        left = self.remaining_s()
-        return seconds if left is None else max(0.0, min(seconds, left))
+    def deadlines(self) -> tuple[float | None, float | None]:
+        """When a test's waits and a teardown's waits must have ended (time.monotonic())."""
+        if self.deadline_s <= 0:
+            return None, None
+        end = self.started_at + self.deadline_s
+        return end - self.teardown_reserve_s, end
 
 
 def new_run_id() -> str:

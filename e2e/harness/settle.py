@@ -46,15 +46,12 @@ def _wait(
     observe: Callable[[], Observation] | None = None,
     abort: Callable[[Observation], str | None] | None = None,
 ) -> Outcome[Observation]:
-    capped = ws.settings.cap(timeout_s)
-    if capped < timeout_s:
-        what += f" (deadline cut to {capped:.0f}s by E2E_DEADLINE_S)"
     try:
         return wait_for(
             f"{ws.name}: {what}",
             observe or ws.observe,
             done,
-            timeout_s=capped,
+            timeout_s=timeout_s,
             poll_s=ws.profile.poll_s,
             describe=Observation.describe,
             abort=abort or (lambda obs: dead(ws, obs)),
@@ -182,7 +179,7 @@ def restart_or_dropped(ws: Workspace, marker: Marker, cause: str) -> BoxIdentity
             f"{ws.name}: a restart after {cause}",
             ws.observe,
             started,
-            timeout_s=ws.settings.cap(ws.profile.auto_restart_grace_s),
+            timeout_s=ws.profile.auto_restart_grace_s,
             poll_s=ws.profile.poll_s,
             describe=Observation.describe,
             log_every_s=ws.profile.log_every_s,

@@ -16,6 +16,22 @@ log = logging.getLogger("e2e.wait")
 
 T = TypeVar("T")
 
+# The run's global deadlines (time.monotonic(); None: unbounded), from E2E_DEADLINE_S: every
+# wait ends by the first (which keeps the teardown reserve free), a teardown wait by the second.
+_deadlines: dict[str, float | None] = {"test": None, "teardown": None}
+
+
+def set_deadline(test_at: float | None, teardown_at: float | None) -> None:
+    _deadlines.update(test=test_at, teardown=teardown_at)
+
+
+def capped(
+    timeout_s: float, clock: Callable[[], float] = time.monotonic, teardown: bool = False
+) -> float:
+    """`timeout_s`, or less when the run's global deadline comes first (never below 0)."""
+    at = _deadlines["teardown" if teardown else "test"]
+    return timeout_s if at is None else max(0.0, min(timeout_s, at - clock()))
+
 
 class WaitTimeout(AssertionError):
     """The condition did not hold in time. An AssertionError so pytest shows it as a failure."""
@@ -54,6 +70,7 @@ def wait_for(
     transient: tuple[type[BaseException], ...] = (),
     clock: Callable[[], float] = time.monotonic,
     pause: Callable[[float], None] = time.sleep,
+    teardown: bool = False,
 ) -> Outcome[T]:
     """Poll `observe()` until `done(obs)`; raise WaitTimeout naming the last observation.
 
@@ -65,6 +82,9 @@ def wait_for(
     deadline), e.g. when the thing waited for is known to take at least that long.
     """
     start = clock()
+    if capped(timeout_s, clock, teardown) < timeout_s:
+        timeout_s = capped(timeout_s, clock, teardown)
+        what += f" (deadline cut to {timeout_s:.0f}s by E2E_DEADLINE_S)"
     deadline = start + timeout_s
     if first_after_s > 0:
         pause(min(first_after_s, timeout_s))

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import pytest
 
 from e2e.harness.waits import wait_for
+from reference.controlplane.backends import instance_tags
+from reference.controlplane.staging import secret_id_for, secret_payload
 
 T = TypeVar("T")
 
@@ -210,8 +212,9 @@ class Workspaces:
 
     def put_config(self, workspace_id: str, files: dict[str, str] | dict[str, bytes]) -> str:
         """Stage a config set: SecretString is a flat `{relpath: base64 of the raw bytes}`."""
-        name = f"molecule/workspace/{workspace_id}/config"
-        body = json.dumps(encode_files(files))
+        name = secret_id_for(workspace_id)
+        raw = {rel: data.encode() if isinstance(data, str) else data for rel, data in files.items()}
+        body = secret_payload(raw)
         try:
             self.sm.create_secret(Name=name, SecretString=body)
         except self.sm.exceptions.ResourceExistsException:
@@ -270,17 +273,13 @@ class Workspaces:
         user_data = self.user_data(
             workspace_id, backend, persistence, plugins, **user_data_overrides
         )
-        tags = {"Name": f"ws-tenant-{TENANT_SLUG}-{workspace_id[:8]}", "Role": "workspace"}
         answer = self.ec2.run_instances(
             ImageId="ami-12c6146b",
             MinCount=1,
             MaxCount=1,
             UserData=json.dumps(user_data),
             TagSpecifications=[
-                {
-                    "ResourceType": "instance",
-                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-                }
+                {"ResourceType": "instance", "Tags": instance_tags(TENANT_SLUG, workspace_id)}
             ],
         )
         instance_id = str(answer["Instances"][0]["InstanceId"])

@@ -41,6 +41,15 @@ def instance_name(slug: str, workspace_id: str) -> str:
     return f"ws-tenant-{slug}-{workspace_id[:ID_PREFIX]}"
 
 
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def instance_tags(slug: str, workspace_id: str) -> list[dict[str, str]]:
+    """The two tags the product's control plane puts on a workspace's box."""
+    return tag_list({"Name": instance_name(slug, workspace_id), "Role": "workspace"})
+
+
 def volume_name(slug: str, workspace_id: str) -> str:
     return f"ws-data-tenant-{slug}-{workspace_id}"
 
@@ -126,7 +135,7 @@ class Ec2Backend:
             TagSpecifications=[
                 {
                     "ResourceType": "volume",
-                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                    "Tags": tag_list(tags),
                 }
             ],
         )
@@ -165,10 +174,6 @@ class Ec2Backend:
         )
 
     def _run_instance(self, req: ProvisionRequest, user_data: str) -> dict[str, Any]:
-        tags = {
-            "Name": instance_name(self.slug_of(req.org_id), req.workspace_id),
-            "Role": "workspace",
-        }
         answer = self.aws.ec2.run_instances(
             ImageId=AMI_ID,
             InstanceType=INSTANCE_TYPE,
@@ -179,7 +184,7 @@ class Ec2Backend:
             TagSpecifications=[
                 {
                     "ResourceType": "instance",
-                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                    "Tags": instance_tags(self.slug_of(req.org_id), req.workspace_id),
                 }
             ],
         )

@@ -1,43 +1,34 @@
-"""`python -m reference serve --json` as a subprocess, as a user (or a CI step) runs it."""
+"""`python -m reference serve --json` as a subprocess, as a user (or a CI step) runs it —
+started by the harness's own launcher (e2e.targets.embedded), so tests and the suite share
+one way of starting a stack."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from e2e.targets.embedded import EmbeddedStack
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class Served:
-    """A `reference serve --json` subprocess and what it printed."""
+    """A `reference serve --json` subprocess with its own state dir, and what it announced."""
 
     def __init__(self, tmp_path: Path, *args: str) -> None:
         self.state_dir = tmp_path / "state"
-        self.stderr = open(tmp_path / "serve.stderr", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reference", "serve", "--json", "--state-dir",
-             str(self.state_dir), *args],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-        )  # fmt: skip
-        line: list[bytes] = []
-        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
-        reader.start()
-        reader.join(60)
-        if not line or not line[0]:
-            self.proc.kill()
-            raise AssertionError(f"serve printed no JSON line; stderr: {self.stderr_text()}")
-        self.info = json.loads(line[0])
+        command = [sys.executable, "-m", "reference", "serve", "--json", "--state-dir",
+                   str(self.state_dir), *args]  # fmt: skip
+        self.stack = EmbeddedStack(command=command, log_dir=tmp_path, label="serve")
+        self.stack.start()
+        assert self.stack.proc is not None
+        self.proc = self.stack.proc
+        self.info: dict[str, Any] = dict(self.stack.info)
 
     def stderr_text(self) -> str:
-        self.stderr.flush()
-        return Path(self.stderr.name).read_text(errors="replace")[-3000:]
+        return self.stack.stderr_path.read_text(errors="replace")[-3000:]
 
     def as_stack(self) -> Any:
         """What the `Workspaces` helper needs to know about a stack."""
@@ -53,8 +44,6 @@ class Served:
         )
 
     def stop(self, sig: int, timeout_s: float = 30) -> int:
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout_s)
-        finally:
-            self.stderr.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout_s)

@@ -28,37 +28,12 @@ class Profile:
     log_every_s: float  # waits log at least this often (and on every change)
 
 
+# One row per profile, in the order of Profile's fields (seconds).
+#             poll  ssm   online restart offline ssm_on cmd  delete recon grace start http  log
 PROFILES: dict[str, Profile] = {
-    "fast": Profile(
-        name="fast",
-        poll_s=0.02,
-        ssm_poll_s=0.01,
-        online_s=30.0,
-        restart_s=30.0,
-        offline_s=30.0,
-        ssm_online_s=20.0,
-        command_s=20.0,
-        delete_s=20.0,
-        reconcile_s=10.0,
-        auto_restart_grace_s=1.5,
-        stack_start_s=60.0,
-        http_timeout_s=10.0,
-        log_every_s=5.0,
-    ),
-    "staging": Profile(
-        name="staging",
-        poll_s=3.0,
-        ssm_poll_s=1.0,
-        online_s=900.0,
-        restart_s=900.0,
-        offline_s=300.0,
-        ssm_online_s=600.0,
-        command_s=120.0,
-        delete_s=600.0,
-        reconcile_s=600.0,
-        auto_restart_grace_s=120.0,
-        stack_start_s=60.0,
-        http_timeout_s=30.0,
-        log_every_s=15.0,
-    ),
+    p.name: p
+    for p in (
+        Profile("fast", 0.02, 0.01, 30, 30, 30, 20, 20, 20, 10, 1.5, 60, 10, 5),
+        Profile("staging", 3.0, 1.0, 900, 900, 300, 600, 120, 600, 600, 120, 60, 30, 15),
+    )
 }

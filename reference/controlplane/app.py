@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 WORKSPACE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
+REQUEST_FIELDS = {
+    "workspace_id", "org_id", "runtime", "tier", "platform_url", "data_persistence", "env"
+}  # fmt: skip
+
+
 class ProvisionBody(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -69,18 +74,8 @@ def build_cp_app(config: StackConfig, orgs: Orgs | None = None) -> FastAPI:
     @app.post("/workspaces/provision", status_code=201, dependencies=guarded)
     def provision(body: ProvisionBody) -> dict[str, Any]:
         files = decode_files(body.config_files) if body.config_files is not None else None
-        launched = backend.provision(
-            ProvisionRequest(
-                workspace_id=body.workspace_id,
-                org_id=body.org_id,
-                runtime=body.runtime,
-                tier=body.tier,
-                platform_url=body.platform_url,
-                data_persistence=body.data_persistence,
-                env=body.env,
-                files=files,
-            )
-        )
+        fields = body.model_dump(include=REQUEST_FIELDS)
+        launched = backend.provision(ProvisionRequest(**fields, files=files))
         return {
             "instance_id": launched.instance_id,
             "private_ip": launched.private_ip,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reference.config import StackConfig
@@ -47,26 +48,16 @@ class Unreachable(Exception):
         self.body = body
 
 
+@dataclass
 class Lifecycle:
-    def __init__(
-        self,
-        config: StackConfig,
-        store: Store,
-        cycles: Cycles,
-        reconciler: Reconciler,
-        boxes: Boxes,
-        jobs: Jobs,
-        liveness: Liveness,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.cycles = cycles
-        self.reconciler = reconciler
-        self.boxes = boxes
-        self.jobs = jobs
-        self.liveness = liveness
-        self.clock = clock
+    config: StackConfig
+    store: Store
+    cycles: Cycles
+    reconciler: Reconciler
+    boxes: Boxes
+    jobs: Jobs
+    liveness: Liveness
+    clock: Callable[[], float] = time.monotonic
 
     # -- start-up: resume what a previous platform process left ------------------------------
     def resume(self) -> None:

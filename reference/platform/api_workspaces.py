@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from reference.common.web import error
 from reference.config import StackConfig
@@ -141,9 +141,9 @@ def workspaces_router(config: StackConfig, store: Store, lifecycle: Lifecycle) -
             "reset_session": bool(isinstance(body, dict) and body.get("reset")),
         }
 
-    @router.get("/events/{workspace_id}", dependencies=admin)
-    def list_events(workspace_id: str) -> list[dict[str, Any]]:
-        return store.events(workspace_id)
+    @router.get("/events/{workspace_id}", dependencies=admin, response_class=Response)
+    def list_events(workspace_id: str) -> Response:
+        return Response(store.events_json(workspace_id), media_type="application/json")
 
     return router
 

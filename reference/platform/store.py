@@ -1,8 +1,10 @@
 """Platform state in SQLite (WAL), so a platform restart loses no workspace, event or plugin.
 
-One connection guarded by a lock: the platform's writes are tiny and few, and a single writer
-avoids SQLITE_BUSY under a 200-workspace burst. Liveness and restart timing are kept in memory
-by their own modules (they are timing, not state), as the product keeps them in Redis.
+Reads use one connection per thread (WAL lets them run side by side, and sqlite releases the
+GIL while it works): with one shared connection behind a lock, every poll and heartbeat of a
+200-workspace burst queued behind the others. Writes are few and tiny and go through one lock,
+so they never meet SQLITE_BUSY. Liveness and restart timing are kept in memory by their own
+modules (they are timing, not state), as the product keeps them in Redis.
 """
 
 from __future__ import annotations
@@ -121,17 +123,35 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        self.path = path
+        self._lock = threading.RLock()  # the one writer
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._db = self._connect()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
 
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        with self._all_lock:
+            self._all.append(db)
+        return db
+
+    def _reader(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        with self._lock, self._all_lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -167,25 +187,22 @@ class Store:
         return ws
 
     def workspace(self, ws_id: str) -> Workspace | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
+        row = self._reader().execute("SELECT * FROM workspaces WHERE id = ?", (ws_id,)).fetchone()
         return Workspace.from_row(row) if row else None
 
     def workspaces(self, where: str = ACTIVE, args: tuple[Any, ...] = ()) -> list[Workspace]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT * FROM workspaces WHERE {where} ORDER BY created_at, id", args
-            ).fetchall()
+        rows = self._reader().execute(
+            f"SELECT * FROM workspaces WHERE {where} ORDER BY created_at, id", args
+        ).fetchall()
         return [Workspace.from_row(r) for r in rows]
 
     def names_under(self, parent_id: str | None) -> set[str]:
         """Names in use by active siblings (uniqueness is per parent, removed rows excluded)."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT name FROM workspaces WHERE {ACTIVE} AND "
-                "COALESCE(parent_id, '') = COALESCE(?, '')",
-                (parent_id,),
-            ).fetchall()
+        rows = self._reader().execute(
+            f"SELECT name FROM workspaces WHERE {ACTIVE} AND "
+            "COALESCE(parent_id, '') = COALESCE(?, '')",
+            (parent_id,),
+        ).fetchall()
         return {str(r["name"]) for r in rows}
 
     def update(
@@ -220,14 +237,15 @@ class Store:
         with self.tx() as db:
             self._event(db, ws_id, kind, payload)
 
+    def _event_rows(self, ws_id: str, limit: int) -> list[sqlite3.Row]:
+        return self._reader().execute(
+            "SELECT id, event_type, created_at, payload FROM events "
+            "WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?",  # one writer: seq is time
+            (ws_id, limit),
+        ).fetchall()
+
     def events(self, ws_id: str, limit: int = EVENT_WINDOW) -> list[dict[str, Any]]:
         """Newest first, at most `limit` (the product's ORDER BY created_at DESC LIMIT 100)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, event_type, created_at, payload FROM events "
-                "WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?",  # one writer: seq is time
-                (ws_id, limit),
-            ).fetchall()
         return [
             {
                 "id": r["id"],
@@ -236,8 +254,20 @@ class Store:
                 "payload": json.loads(r["payload"]),
                 "created_at": r["created_at"],
             }
-            for r in rows
+            for r in self._event_rows(ws_id, limit)
         ]
+
+    def events_json(self, ws_id: str, limit: int = EVENT_WINDOW) -> str:
+        """The same list as JSON text, the stored payloads spliced in as they are: polled by
+        every waiting harness, it must not parse and re-dump a hundred payloads each time."""
+        wid = json.dumps(ws_id)
+        items = [
+            f'{{"id":{json.dumps(r["id"])},"event_type":{json.dumps(r["event_type"])},'
+            f'"workspace_id":{wid},"payload":{r["payload"]},'
+            f'"created_at":{json.dumps(r["created_at"])}}}'
+            for r in self._event_rows(ws_id, limit)
+        ]
+        return "[" + ",".join(items) + "]"
 
     # -- installed plugins -------------------------------------------------------------------
     def record_plugin(self, ws_id: str, name: str, source: str, provision: int) -> None:
@@ -252,10 +282,9 @@ class Store:
             )
 
     def plugins(self, ws_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT name, source, installed_at_provision, installed_at FROM plugins "
-                "WHERE workspace_id = ? ORDER BY name",
-                (ws_id,),
-            ).fetchall()
+        rows = self._reader().execute(
+            "SELECT name, source, installed_at_provision, installed_at FROM plugins "
+            "WHERE workspace_id = ? ORDER BY name",
+            (ws_id,),
+        ).fetchall()
         return [dict(r) for r in rows]

@@ -34,7 +34,7 @@ from e2e.harness.profiles import PROFILES, Profile
 from e2e.harness.settings import RunSettings
 from e2e.harness.verify import verify_box
 from e2e.harness.workspace import Workspace
-from e2e.targets.session import StackHandle, connect
+from e2e.targets.session import StackHandle, start_embedded
 
 STAGES = ("online", "reconcile", "restart", "verify")
 PROGRESS_EVERY_S = 10.0
@@ -186,7 +186,7 @@ def run_size(
     dict, which the cleanup's figures are added to)."""
     settings = replace(settings, profile=generous(n))
     with aws_server.recorder_file(scratch / f"aws-{n}.jsonl") as recording:
-        handle = connect(settings)
+        handle = start_embedded(settings, label=f"scale-{n}")  # a log per size
     calls = Calls()
     try:
         assert handle.stack is not None and handle.stack.proc is not None
@@ -252,6 +252,7 @@ def run_size(
             "recorder_unreadable_lines": unreadable,
             "progress": progress,
             "stack_start_s": round(handle.stack.start_s, 2),
+            "stack_log": str(handle.stack.stderr_path),
             "deadlines_s": {k: getattr(settings.profile, k) for k in ("online_s", "restart_s")},
         }
         measured(result)

@@ -191,18 +191,24 @@ class Store:
         return Workspace.from_row(row) if row else None
 
     def workspaces(self, where: str = ACTIVE, args: tuple[Any, ...] = ()) -> list[Workspace]:
-        rows = self._reader().execute(
-            f"SELECT * FROM workspaces WHERE {where} ORDER BY created_at, id", args
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(f"SELECT * FROM workspaces WHERE {where} ORDER BY created_at, id", args)
+            .fetchall()
+        )
         return [Workspace.from_row(r) for r in rows]
 
     def names_under(self, parent_id: str | None) -> set[str]:
         """Names in use by active siblings (uniqueness is per parent, removed rows excluded)."""
-        rows = self._reader().execute(
-            f"SELECT name FROM workspaces WHERE {ACTIVE} AND "
-            "COALESCE(parent_id, '') = COALESCE(?, '')",
-            (parent_id,),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT name FROM workspaces WHERE {ACTIVE} AND "
+                "COALESCE(parent_id, '') = COALESCE(?, '')",
+                (parent_id,),
+            )
+            .fetchall()
+        )
         return {str(r["name"]) for r in rows}
 
     def update(
@@ -238,11 +244,15 @@ class Store:
             self._event(db, ws_id, kind, payload)
 
     def _event_rows(self, ws_id: str, limit: int) -> list[sqlite3.Row]:
-        return self._reader().execute(
-            "SELECT id, event_type, created_at, payload FROM events "
-            "WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?",  # one writer: seq is time
-            (ws_id, limit),
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(
+                "SELECT id, event_type, created_at, payload FROM events "
+                "WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?",  # one writer: seq is time
+                (ws_id, limit),
+            )
+            .fetchall()
+        )
 
     def events(self, ws_id: str, limit: int = EVENT_WINDOW) -> list[dict[str, Any]]:
         """Newest first, at most `limit` (the product's ORDER BY created_at DESC LIMIT 100)."""
@@ -282,9 +292,13 @@ class Store:
             )
 
     def plugins(self, ws_id: str) -> list[dict[str, Any]]:
-        rows = self._reader().execute(
-            "SELECT name, source, installed_at_provision, installed_at FROM plugins "
-            "WHERE workspace_id = ? ORDER BY name",
-            (ws_id,),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT name, source, installed_at_provision, installed_at FROM plugins "
+                "WHERE workspace_id = ? ORDER BY name",
+                (ws_id,),
+            )
+            .fetchall()
+        )
         return [dict(r) for r in rows]

@@ -11,12 +11,28 @@ from pathlib import Path
 import pytest
 
 from e2e.harness.compare import STUB_CONFIG_SIZE
-from e2e.harness.faults import BENIGN, FAULTS, PRODUCT, TABLE, Fault, load
+from e2e.harness.faults import (
+    BENIGN,
+    FAULTS,
+    PRODUCT,
+    TABLE,
+    Fault,
+    byte_pattern_files,
+    load,
+)
 from e2e.harness.fixture import TemplateFixture
 from e2e.harness.settings import FIXTURES, TEMPLATE_FIXTURE
 from reference import faults as reference_faults
 
-PLACEHOLDERS = {"stub_size", "prompts", "plugin"}
+PLACEHOLDERS = {
+    "stub_size",
+    "prompts",
+    "plugin",
+    "crlf_file",
+    "unterminated_file",
+    "empty_file",
+    "non_ascii_file",
+}
 
 
 def test_the_harness_and_the_stack_read_one_table() -> None:
@@ -72,6 +88,21 @@ def test_placeholders_fill_from_the_fixture_the_run_uses(template: Path, prompts
     ]
     for fault in FAULTS.values():  # every row fills in for every fixture
         assert all("{" not in w for w in fault.expected_words(fixture, "p"))
+
+
+def test_the_normalisation_faults_name_a_file_of_the_template_they_run_on() -> None:
+    """Each fault that needs the edge template finds, in it, a file with the bytes it changes,
+    so its diagnosis names that file (and a template without one says so instead)."""
+    for fault in FAULTS.values():
+        if not fault.fixture:
+            continue
+        fixture = TemplateFixture.from_dir(FIXTURES / "templates" / fault.fixture)
+        named = byte_pattern_files(fixture)
+        assert set(named.values()) <= set(fixture.owned), named
+        words = " ".join(fault.expected_words(fixture, "p"))
+        assert any(rel in words for rel in fixture.owned), (fault.name, words)
+    plain = byte_pattern_files(TemplateFixture({"config.yaml": b"name: x\n"}))
+    assert plain["crlf_file"] == "(the template has no crlf file)"
 
 
 def test_a_table_is_read_with_folded_summaries(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ uses, so the proofs hold for any template."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +27,34 @@ class Fault:
     fixture: str | None = None  # a template under fixtures/templates the proof needs
 
     def expected_words(self, fixture: TemplateFixture, plugin: str) -> list[str]:
-        values = {
+        values: dict[str, object] = {
             "stub_size": STUB_CONFIG_SIZE,
             "prompts": len(fixture.prompts),
             "plugin": plugin,
+            **byte_pattern_files(fixture),
         }
         return [line.format(**values) for line in self.diagnosis]
+
+
+# The normalisation faults' diagnoses name a file: the first template-owned file that has the
+# bytes the fault changes (its relative path, as the gate's message names it).
+BYTE_PATTERNS: dict[str, Callable[[str, bytes], bool]] = {
+    "crlf_file": lambda rel, data: b"\r\n" in data,
+    "unterminated_file": lambda rel, data: bool(data) and not data.endswith(b"\n"),
+    "empty_file": lambda rel, data: not data,
+    "non_ascii_file": lambda rel, data: not rel.isascii(),
+}
+
+
+def byte_pattern_files(fixture: TemplateFixture) -> dict[str, str]:
+    owned = fixture.owned
+    return {
+        key: next(
+            (rel for rel in sorted(owned) if matches(rel, owned[rel])),
+            f"(the template has no {key.replace('_', ' ')})",
+        )
+        for key, matches in BYTE_PATTERNS.items()
+    }
 
 
 def load(path: Path = TABLE) -> dict[str, Fault]:

@@ -45,7 +45,7 @@ def test_headline_for_partial_and_extra_template_files() -> None:
     )
     headline = template_headline(compare(want, got), want)
     assert "1 of 2 prompts missing: prompts/b" in headline
-    assert "1 prompts differ: prompts/a" in headline
+    assert "1 prompt differs: prompts/a" in headline
     assert "files the template lacks: prompts/old" in headline
 
 

@@ -86,7 +86,7 @@ def test_a_normalised_line_end_is_shown_as_escapes(tmp_path: Path) -> None:
     crlf.write_bytes(crlf.read_bytes().replace(b"\r\n", b"\n"))
     decision = decide("after first provision", box.reading(), expected, CountingReader(box))
     (finding,) = decision.findings
-    assert finding.headline == "1 prompts differ: prompts/windows-crlf.md"
+    assert finding.headline == "1 prompt differs: prompts/windows-crlf.md"
     (detail,) = finding.details
     assert "prompts/windows-crlf.md: differs" in detail and "\\r\\n" in detail
     assert "prompts/windows-crlf.md" in decision.diffs

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from e2e.harness.manifest import Entry, Manifest
 from e2e.harness.report import redact
 
-# DESIGN §5: a box that receives no config.yaml writes a built-in stub of exactly this size.
+# A box that receives no config.yaml writes a built-in stub of exactly this size (the incident
+# in docs/design.md, "Who uses it, for what").
 STUB_CONFIG_SIZE = 218
 
 
@@ -148,7 +149,8 @@ def template_headline(diffs: list[Difference], expected: Manifest) -> str:
     elif missing:
         parts.append(f"{len(missing)} of {len(prompts)} prompts missing: {', '.join(missing)}")
     if changed:
-        parts.append(f"{len(changed)} prompts differ: {', '.join(changed)}")
+        verb = "prompt differs" if len(changed) == 1 else "prompts differ"
+        parts.append(f"{len(changed)} {verb}: {', '.join(changed)}")
     if extra:
         parts.append(f"files the template lacks: {', '.join(extra)}")
     return "; ".join(parts)

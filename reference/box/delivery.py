@@ -1,4 +1,5 @@
-"""Writing a delivered config set into `/configs` (DESIGN §5 "Box boot"), stdlib only.
+"""Writing a delivered config set into `/configs`, stdlib only (docs/contract.md, "Fleet and
+boxes").
 
 Rules: every delivered file is written atomically (temp file + rename, so a reader never sees
 half a file); template-owned files (`config.yaml`, `prompts/**`) that the set lacks are removed;

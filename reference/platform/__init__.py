@@ -1,1 +1,1 @@
-"""Reference workspace platform: the API the harness drives (DESIGN §3)."""
+"""Reference workspace platform: the product API the harness drives (docs/design.md)."""

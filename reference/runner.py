@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import os
+import resource
 import select
 import signal
 import sys
@@ -46,6 +47,7 @@ def run_stack(
     if parent_pid is not None:
         _stop_when_parent_ends(parent_pid, stop)
 
+    _raise_open_file_limit()
     stack = Stack(config, with_platform=with_platform)
     try:
         stack.start()
@@ -55,6 +57,16 @@ def run_stack(
     finally:
         stack.stop()
     return 0
+
+
+def _raise_open_file_limit(wanted: int = 16384) -> None:
+    """Each box holds sockets and pipes in this process; 200 of them pass a soft limit of 1024
+    (the usual default), so the soft limit goes up to what the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _stop_when_parent_ends(parent_pid: int, stop: threading.Event) -> None:

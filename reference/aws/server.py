@@ -148,6 +148,10 @@ class AwsMiddleware:
 
 SHUTDOWN_POLL_S = 0.05
 ENDPOINT_THREADS = 8  # requests are short and CPU-bound (one GIL): a few threads serve 50 boxes
+# Every box keeps a connection open (its SSM agent and its boot), and so do the control plane's
+# and the harness's client pools: waitress's default limit of 100 stopped accepting at 50
+# workspaces and stalled every caller until idle connections timed out.
+ENDPOINT_CONNECTIONS = 4096
 
 
 class AwsEndpoint:
@@ -168,6 +172,7 @@ class AwsEndpoint:
             host=host,
             port=port,
             threads=ENDPOINT_THREADS,
+            connection_limit=ENDPOINT_CONNECTIONS,
             ident="reference-aws",
             clear_untrusted_proxy_headers=False,
         )

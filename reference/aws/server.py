@@ -24,6 +24,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 from werkzeug.test import EnvironBuilder
 
+from reference.aws import moto_speed
 from reference.aws.faults import Throttle
 from reference.aws.ssm_wire import SsmWire
 
@@ -203,6 +204,7 @@ class AwsEndpoint:
 
 
 def build_moto_app() -> DomainDispatcherApplication:
+    moto_speed.install()
     return DomainDispatcherApplication(create_backend_app)
 
 

@@ -33,6 +33,7 @@ from e2e.harness.gate import GateContext, import_template
 from e2e.harness.profiles import PROFILES, Profile
 from e2e.harness.settings import RunSettings
 from e2e.harness.verify import verify_box
+from e2e.harness.waits import set_poll_budget
 from e2e.harness.workspace import Workspace
 from e2e.targets.session import StackHandle, start_embedded
 
@@ -198,6 +199,7 @@ def run_size(
     """The size's figures; `measured` gets them before the workspaces are deleted (the same
     dict, which the cleanup's figures are added to)."""
     settings = replace(settings, profile=generous(n))
+    set_poll_budget(settings.profile.polls_per_s)  # as an e2e run's waits are paced
     with aws_server.recorder_file(scratch / f"aws-{n}.jsonl") as recording:
         stack_timings = stack_env(n)
         handle = start_embedded(settings, stack_timings, label=f"scale-{n}")  # a log per size

@@ -16,7 +16,7 @@ import pytest
 from e2e.harness.cleanup import Cleanup
 from e2e.harness.gate import GateContext
 from e2e.harness.settings import SettingsError, load_run_settings, new_run_id
-from e2e.harness.waits import set_deadline
+from e2e.harness.waits import set_deadline, set_poll_budget
 from e2e.harness.workspace import created_workspaces
 from e2e.plugins.shared import next_item, record, stack_needed
 from e2e.targets.forkserver import ForkServer
@@ -102,6 +102,7 @@ def settings(pytestconfig: pytest.Config):
     except SettingsError as exc:
         pytest.exit(f"e2e settings: {exc}", returncode=4)
     set_deadline(*loaded.deadlines())  # every wait, whoever starts it, ends by E2E_DEADLINE_S
+    set_poll_budget(loaded.profile.polls_per_s)  # all waits of this worker, together
     return loaded
 
 

@@ -13,7 +13,15 @@ from e2e.harness.settings import (
     install_name,
     load_run_settings,
 )
-from e2e.harness.waits import WaitAborted, WaitTimeout, capped, set_deadline, wait_for
+from e2e.harness.waits import (
+    POLLS,
+    WaitAborted,
+    WaitTimeout,
+    capped,
+    set_deadline,
+    set_poll_budget,
+    wait_for,
+)
 
 
 class FakeClock:
@@ -172,3 +180,30 @@ def test_cleanup_runs_lifo_continues_after_errors_and_keeps_on_request() -> None
 )
 def test_a_plugin_sources_install_name_is_its_last_path_segment(source: str, name: str) -> None:
     assert install_name(source) == name
+
+
+def test_waits_side_by_side_share_the_poll_budget() -> None:
+    """With a budget of 10 polls a second and 5 waits running, each wait polls at most every
+    0.5 s; with no budget set, only its own interval counts."""
+    pauses: list[float] = []
+    looks = iter(range(3))
+    POLLS.active = 4  # four other waits are running
+    try:
+        set_poll_budget(10.0)
+        wait_for(
+            "x", lambda: next(looks), lambda n: n == 2, timeout_s=100, poll_s=0.01,
+            clock=lambda: 0.0, pause=pauses.append,
+        )  # fmt: skip
+        assert pauses == [0.5, 0.5]
+        assert POLLS.active == 4  # the wait counted itself only while it ran
+        set_poll_budget(None)
+        pauses.clear()
+        looks = iter(range(3))
+        wait_for(
+            "x", lambda: next(looks), lambda n: n == 2, timeout_s=100, poll_s=0.01,
+            clock=lambda: 0.0, pause=pauses.append,
+        )  # fmt: skip
+        assert pauses == [0.01, 0.01]
+    finally:
+        POLLS.active = 0
+        set_poll_budget(None)

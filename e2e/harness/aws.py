@@ -65,6 +65,9 @@ def make_clients(target: Target, *, timeout_s: float = 10.0) -> AwsClients:
         connect_timeout=timeout_s,
         read_timeout=timeout_s,
         retries={"mode": "standard", "max_attempts": 8},
+        # boto3 keeps 10 connections per client: the waits of many workspaces share a client,
+        # and every call past ten opened and dropped a connection of its own
+        max_pool_connections=128,
     )
     poll_config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
     credentials: dict[str, Any] = {}

@@ -128,10 +128,14 @@ class PlatformClient:
             base_url=base_url,
             headers=headers,
             timeout=timeout_s,
+            # every connection a burst opened stays open: with httpx's default of 20 kept
+            # alive, 200 waits side by side opened and closed connections on every poll
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
             transport=transport,
             verify=_tls_context(),
         )
-        self._retry_budget_s = retry_budget_s
+        # a GET that timed out (timeout_s) is still retried: the budget starts after it
+        self._retry_budget_s = retry_budget_s + timeout_s
         self._attempts = attempts
 
     def close(self) -> None:

@@ -26,14 +26,17 @@ class Profile:
     stack_start_s: float  # embedded stack subprocess → first JSON line
     http_timeout_s: float
     log_every_s: float  # waits log at least this often (and on every change)
+    # all waits of one process together poll at most this often (waits.PollBudget); staging:
+    # under the product's 600 requests a minute per org, with room for each xdist worker
+    polls_per_s: float
 
 
 # One row per profile, in the order of Profile's fields (seconds).
-#             poll  ssm   online restart offline ssm_on cmd  delete recon grace start http  log
+#             poll  ssm   online restart offline ssm_on cmd delete recon grace start http log poll/s
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("fast", 0.02, 0.01, 30, 30, 30, 20, 20, 20, 10, 1.5, 60, 10, 5),
-        Profile("staging", 3.0, 1.0, 900, 900, 300, 600, 120, 600, 600, 120, 60, 30, 15),
+        Profile("fast", 0.02, 0.01, 30, 30, 30, 20, 20, 20, 10, 1.5, 60, 10, 5, 250),
+        Profile("staging", 3.0, 1.0, 900, 900, 300, 600, 120, 600, 600, 120, 60, 30, 15, 3),
     )
 }

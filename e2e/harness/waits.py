@@ -6,15 +6,20 @@ what it last saw: the caller's `describe(observation)` renders status, instance 
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 log = logging.getLogger("e2e.wait")
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # The run's global deadlines (time.monotonic(); None: unbounded), from E2E_DEADLINE_S: every
 # wait ends by the first (which keeps the teardown reserve free), a teardown wait by the second.
@@ -23,6 +28,41 @@ _deadlines: dict[str, float | None] = {"test": None, "teardown": None}
 
 def set_deadline(test_at: float | None, teardown_at: float | None) -> None:
     _deadlines.update(test=test_at, teardown=teardown_at)
+
+
+class PollBudget:
+    """How many polls a second this process may make across all its waits (None: no cap).
+
+    Each wait polls at its own pace; a hundred waits side by side would multiply that, so a
+    wait's interval is at least (waits running) / (polls a second): the process's polls stay
+    within the budget however many workspaces it watches. On staging that keeps the harness
+    under the tenant's rate limit; on the embedded stack, off the stack's one core.
+    """
+
+    def __init__(self) -> None:
+        self.per_s: float | None = None
+        self.active = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        with self._lock:
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def least_interval_s(self) -> float:
+        return 0.0 if not self.per_s else self.active / self.per_s
+
+
+POLLS = PollBudget()
+
+
+def set_poll_budget(per_s: float | None) -> None:
+    POLLS.per_s = per_s
 
 
 def capped(
@@ -54,6 +94,18 @@ class Outcome(Generic[T]):
     polls: int
 
 
+def _counted(fn: Callable[P, R]) -> Callable[P, R]:
+    """Counts the call as a running wait for the poll budget while it runs."""
+
+    @functools.wraps(fn)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> R:
+        with POLLS.waiting():
+            return fn(*args, **kwargs)
+
+    return counted
+
+
+@_counted
 def wait_for(
     what: str,
     observe: Callable[[], T],
@@ -125,6 +177,6 @@ def wait_for(
                 f"last observed: {last_text}",
                 last_value,
             )
-        pause(min(interval, max(0.0, deadline - now)))
+        pause(min(max(interval, POLLS.least_interval_s()), max(0.0, deadline - now)))
         if now - start >= steady_s:
             interval = min(interval * 1.5, poll_s * 8)

@@ -128,8 +128,10 @@ class PlatformClient:
             base_url=base_url,
             headers=headers,
             timeout=timeout_s,
-            # every connection a burst opened stays open: with httpx's default of 20 kept
-            # alive, 200 waits side by side opened and closed connections on every poll
+            # as many kept-alive connections as connections, no fewer than the threads calling
+            # at once: httpcore 1.0.9's sync pool may close a connection it just gave to a
+            # waiting request (to trim keep-alives, or to make room at the limit), which then
+            # fails with EBADF or hangs until its read timeout (encode/httpcore#1110)
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
             transport=transport,
             verify=_tls_context(),

@@ -15,7 +15,7 @@ _BOTO_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 8},
     connect_timeout=5,
     read_timeout=30,
-    max_pool_connections=64,
+    max_pool_connections=256,
 )
 
 

@@ -141,9 +141,12 @@ class Ec2Backend:
         )
         return str(volume["VolumeId"])
 
-    def delete_volume(self, volume_id: str, deadline_s: float = 30.0) -> None:
-        """Delete once detached; polls the observable state with a bounded deadline."""
+    def delete_volume(self, volume_id: str, deadline_s: float = 120.0) -> None:
+        """Delete once detached; polls the observable state with a bounded deadline. The poll
+        backs off (50 ms → 1 s): a box that takes long to stop under a 200-workspace burst
+        was being asked every 50 ms, and 30 s were not always enough."""
         end = time.monotonic() + deadline_s
+        pause_s = 0.05
         while True:
             try:
                 self.aws.ec2.delete_volume(VolumeId=volume_id)
@@ -154,7 +157,8 @@ class Ec2Backend:
                     return
                 if code != "VolumeInUse" or time.monotonic() > end:
                     raise RuntimeError(f"cannot delete volume {volume_id}: {exc}") from exc
-            time.sleep(0.05)
+            time.sleep(pause_s)
+            pause_s = min(1.0, pause_s * 1.5)
 
     # -- instances ---------------------------------------------------------------------------
     def _user_data(self, req: ProvisionRequest, secret_id: str | None) -> str:

@@ -35,7 +35,12 @@ class CpClient:
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {secret}"},
             timeout=timeout_s,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            # as many kept-alive connections as connections, no fewer than the provision jobs
+            # that call at once: httpcore 1.0.9's sync pool may close a connection it just gave
+            # to a waiting request (to trim keep-alives, or to make room at the limit), and
+            # that request then fails with EBADF or hangs until its read timeout
+            # (encode/httpcore#1110) — two failed provisions in a 200-workspace burst
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
             verify=_tls_context(),
         )
 

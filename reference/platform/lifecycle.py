@@ -91,11 +91,11 @@ class Lifecycle:
         self.jobs.submit(self.cycles.manual_cycle, ws.id, body_template)
 
     # -- box → platform ------------------------------------------------------------------------
-    def _current(self, ws_id: str, instance_id: str) -> Workspace:
+    def _current(self, ws_id: str, instance_id: str, wait: bool = True) -> Workspace:
         """The workspace if `instance_id` is its current box; waits out a provision under way
         (the box can register before the control plane's answer is recorded)."""
         ws = self.store.workspace(ws_id)
-        if ws is not None and ws.status != "removed" and ws.instance_id != instance_id:
+        if ws is not None and ws.status != "removed" and ws.instance_id != instance_id and wait:
             gate = self.cycles.gates(ws_id)
             if gate.acquire(timeout=30):
                 gate.release()
@@ -123,9 +123,11 @@ class Lifecycle:
         return updated
 
     def heartbeat(self, ws_id: str, instance_id: str) -> Workspace:
-        ws = self._current(ws_id, instance_id)
         if instance_id in self.cycles.retiring:
-            return ws  # a box being stopped: its beat neither re-arms liveness nor flips status
+            # a box being stopped: its beat neither re-arms liveness nor flips status, and it
+            # does not wait for the provision under way (a handler thread each, at 200 boxes)
+            return self._current(ws_id, instance_id, wait=False)
+        ws = self._current(ws_id, instance_id)
         self.liveness.refresh(ws_id)
         if ws.status == "provisioning":
             ws = self.store.update(ws_id, status="online")  # no event, as in the product

@@ -1,4 +1,5 @@
-"""Boot delivery rules (DESIGN §5) on a plain directory standing in for a box's /configs."""
+"""Boot delivery rules (docs/contract.md, "Fleet and boxes") on a plain directory standing in
+for a box's /configs."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.local_box import IDENTITY, LocalBox
+from support.local_box import IDENTITY, LocalBox, seeded_box
 
 from e2e.campaign.runner import diagnosis_of
 from e2e.campaign.verdicts import (
@@ -30,7 +30,7 @@ from e2e.harness.compare import STUB_CONFIG_SIZE
 from e2e.harness.decide import decide
 from e2e.harness.effects import plugin_files
 from e2e.harness.faults import BENIGN, FAULTS, PRODUCT
-from e2e.harness.fixture import CONFIGS, WORKSPACE, Expected, TemplateFixture
+from e2e.harness.fixture import CONFIGS, WORKSPACE, Expected
 from e2e.harness.settings import FIXTURES, PLUGINS_FIXTURE, TEMPLATE_FIXTURE
 from e2e.harness.verify import Verification, VerificationFailed
 from e2e.harness.waits import WaitTimeout
@@ -203,13 +203,7 @@ def test_the_words_the_table_expects_are_what_the_harness_says(fault: str, tmp_p
     """A box as the fault leaves it (after the plugin was installed and the runtime applied
     it once), decided by the harness: the verdict is CAUGHT, with the table's own words."""
     template = FIXTURES / "templates" / (FAULTS[fault].fixture or TEMPLATE_FIXTURE.name)
-    fixture = TemplateFixture.from_dir(template)
-    box = LocalBox(tmp_path / "box")
-    box.put(CONFIGS, fixture.owned)
-    box.write(USER)
-    expected = Expected(fixture)
-    expected.user = box.reading().user_part()
-    expected.user_contents = dict(USER)
+    box, expected = seeded_box(tmp_path / "box", template, USER)
     plugin = plugin_files(PLUGINS_FIXTURE / "seo-all")
     assert plugin is not None
     box.put(f"{CONFIGS}/plugins/seo-all", plugin)

@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
-from support.local_box import IDENTITY, LocalBox
+from support.local_box import IDENTITY, LocalBox, seeded_box
 
 from e2e.harness.decide import MAX_DIFF_FILES, decide
 from e2e.harness.effects import plugin_files
-from e2e.harness.fixture import CONFIGS, WORKSPACE, Expected, TemplateFixture
+from e2e.harness.fixture import CONFIGS, WORKSPACE, Expected
 from e2e.harness.manifest import Manifest
 from e2e.harness.settings import FIXTURES, PLUGINS_FIXTURE, TEMPLATE_FIXTURE
 from e2e.harness.ssm import SsmError
@@ -48,15 +48,7 @@ class CountingReader:
 
 
 def delivered(tmp_path: Path, template: Path = TEMPLATE_FIXTURE) -> tuple[LocalBox, Expected]:
-    """A box with the template delivered and the user's files seeded; expectations to match."""
-    fixture = TemplateFixture.from_dir(template)
-    box = LocalBox(tmp_path / "box")
-    box.put(CONFIGS, fixture.owned)
-    box.write(USER)
-    expected = Expected(fixture)
-    expected.user = box.reading().user_part()
-    expected.user_contents = dict(USER)
-    return box, expected
+    return seeded_box(tmp_path / "box", template, USER)
 
 
 def test_a_faithful_box_has_no_findings_and_counts_what_it_checked(tmp_path: Path) -> None:

@@ -240,15 +240,7 @@ class PlatformClient:
     def delete_workspace(self, workspace_id: str, name: str) -> Removed | None:
         """Removed now, or None when it was already removed (410). Never cascades: a
         workspace with children answers HasChildren."""
-        path = f"/workspaces/{workspace_id}"
-        response = self.delete_workspace_response(workspace_id, name)
-        if response.status_code == 410:
-            return None
-        if response.status_code == 409:
-            raise HasChildren("DELETE", path, 409, response.text)
-        if response.status_code != 200:
-            raise PlatformError("DELETE", path, response.status_code, response.text)
-        return parse(Removed, _decoded(response, "DELETE", path), "DELETE /workspaces/:id")
+        return removed(self.delete_workspace_response(workspace_id, name), workspace_id)
 
     def restart_response(self, workspace_id: str, body: Mapping[str, Any] | None = None) -> Any:
         return self.request("POST", f"/workspaces/{workspace_id}/restart", json=body or {})
@@ -287,3 +279,16 @@ class PlatformClient:
             raise PlatformError("GET", call, response.status_code, response.text)
         data = _decoded(response, "GET", call)
         return parse(FileContent, data, "GET /workspaces/:id/files/<path>")
+
+
+def removed(response: httpx.Response, workspace_id: str) -> Removed | None:
+    """A `DELETE /workspaces/:id` answer: Removed, or None when it already was (410). 409 is
+    HasChildren (never cascade: it could take another team's workspace along)."""
+    path = f"/workspaces/{workspace_id}"
+    if response.status_code == 410:
+        return None
+    if response.status_code == 409:
+        raise HasChildren("DELETE", path, 409, response.text)
+    if response.status_code != 200:
+        raise PlatformError("DELETE", path, response.status_code, response.text)
+    return parse(Removed, _decoded(response, "DELETE", path), "DELETE /workspaces/:id")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
-from e2e.harness.platform import CONFIRM_HEADER, HasChildren, PlatformClient, PlatformError
-from e2e.harness.product import ApiDrift, Removed, WorkspaceRow, parse, parse_list
+from e2e.harness.platform import CONFIRM_HEADER, PlatformClient, PlatformError, removed
+from e2e.harness.product import ApiDrift, Removed, WorkspaceRow, parse_list
 from e2e.sweep import dating
 from e2e.sweep.listing import whole_list
 
@@ -64,18 +64,11 @@ class Tenant:
     def delete(self, row: WorkspaceRow) -> Removed | None:
         """Removed now, or None if it already was (410). A workspace with children answers
         HasChildren: cascading could take another team's workspace with it."""
-        path = f"/workspaces/{row.id}"
         response = self.client.request(
             "DELETE",
-            path,
+            f"/workspaces/{row.id}",
             headers={CONFIRM_HEADER: row.name},
             params={"erase_data": "true"},
             timeout=httpx.Timeout(self.delete_timeout_s, connect=READ_TIMEOUT_S),
         )
-        if response.status_code == 410:
-            return None
-        if response.status_code == 409:
-            raise HasChildren("DELETE", path, 409, response.text)
-        if response.status_code != 200:
-            raise PlatformError("DELETE", path, response.status_code, response.text)
-        return parse(Removed, response.json(), "DELETE /workspaces/:id")
+        return removed(response, row.id)

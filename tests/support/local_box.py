@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from e2e.harness.fixture import CONFIGS, WORKSPACE
+from e2e.harness.fixture import CONFIGS, WORKSPACE, Expected, TemplateFixture
 from e2e.harness.identity import BoxIdentity
 from e2e.harness.manifest import Manifest, manifest_of_dir
 from e2e.harness.verify import BoxReading
@@ -61,3 +61,15 @@ class LocalBox:
 
     def reading(self, identity: BoxIdentity = IDENTITY) -> BoxReading:
         return BoxReading(identity, self.manifest(CONFIGS), self.manifest(WORKSPACE), self)
+
+
+def seeded_box(root: Path, template: Path, user: dict[str, bytes]) -> tuple[LocalBox, Expected]:
+    """A box with the template delivered and the user's files seeded; expectations to match."""
+    fixture = TemplateFixture.from_dir(template)
+    box = LocalBox(root)
+    box.put(CONFIGS, fixture.owned)
+    box.write(user)
+    expected = Expected(fixture)
+    expected.user = box.reading().user_part()
+    expected.user_contents = dict(user)
+    return box, expected

@@ -201,8 +201,16 @@ class Store:
         with self.tx() as db:
             self._event(db, ws_id, kind, payload)
 
-    def _event_rows(self, ws_id: str, limit: int) -> list[sqlite3.Row]:
-        return (
+    def events(self, ws_id: str, limit: int = EVENT_WINDOW) -> list[dict[str, Any]]:
+        """Newest first, at most `limit` (the product's ORDER BY created_at DESC LIMIT 100):
+        the list GET /events answers, read back."""
+        events: list[dict[str, Any]] = json.loads(self.events_json(ws_id, limit))
+        return events
+
+    def events_json(self, ws_id: str, limit: int = EVENT_WINDOW) -> str:
+        """The list as JSON text, the stored payloads spliced in as they are: polled by every
+        waiting harness, it must not parse and re-dump a hundred payloads each time."""
+        rows = (
             self._reader()
             .execute(
                 "SELECT id, event_type, created_at, payload FROM events "
@@ -211,29 +219,12 @@ class Store:
             )
             .fetchall()
         )
-
-    def events(self, ws_id: str, limit: int = EVENT_WINDOW) -> list[dict[str, Any]]:
-        """Newest first, at most `limit` (the product's ORDER BY created_at DESC LIMIT 100)."""
-        return [
-            {
-                "id": r["id"],
-                "event_type": r["event_type"],
-                "workspace_id": ws_id,
-                "payload": json.loads(r["payload"]),
-                "created_at": r["created_at"],
-            }
-            for r in self._event_rows(ws_id, limit)
-        ]
-
-    def events_json(self, ws_id: str, limit: int = EVENT_WINDOW) -> str:
-        """The same list as JSON text, the stored payloads spliced in as they are: polled by
-        every waiting harness, it must not parse and re-dump a hundred payloads each time."""
         wid = json.dumps(ws_id)
         items = [
             f'{{"id":{json.dumps(r["id"])},"event_type":{json.dumps(r["event_type"])},'
             f'"workspace_id":{wid},"payload":{r["payload"]},'
             f'"created_at":{json.dumps(r["created_at"])}}}'
-            for r in self._event_rows(ws_id, limit)
+            for r in rows
         ]
         return "[" + ",".join(items) + "]"
 

@@ -14,11 +14,12 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from support.loopback import loopback_server
 
 from e2e.harness.waits import wait_for
 from reference.controlplane.backends import instance_tags
@@ -155,13 +156,9 @@ def fake_registry() -> Iterator[FakeRegistry]:
                 registry.calls.append(("POST", self.path, body))
             self._answer({"status": "ok"})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    registry.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield registry
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler) as url:
+        registry.url = url
+        yield registry
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,14 @@ against a loopback HTTP server that throttles twice, so RetryAttempts is botocor
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 from botocore.config import Config
 from support import aws
+from support.loopback import loopback_server
 
 from e2e.harness import retries
 from e2e.harness.identity import filters_for
@@ -120,13 +120,9 @@ def throttling_ec2() -> Iterator[ThrottlingEc2]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler, poll_s=0.01) as url:
+        state.url = url
+        yield state
 
 
 def test_botocore_retry_attempts_are_counted_for_the_workspace_the_call_was_about(

@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from support.loopback import loopback_server
 
 TOKEN = "adm-SWEEPCANARY-0123456789abcdef"
 CP_TOKEN = "cp-SWEEPCANARY-fedcba9876543210"
@@ -210,14 +212,9 @@ def env_for(fake: Fake, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def serve(fake: Fake) -> Iterator[Fake]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        fake.released.set()
-        server.shutdown()
-        server.server_close()
+    with loopback_server(_handler(fake)) as url:
+        fake.url = url
+        try:
+            yield fake
+        finally:
+            fake.released.set()  # handlers held on it end before the server shuts down

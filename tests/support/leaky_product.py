@@ -12,14 +12,15 @@ proves none of that reaches a report.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from support.loopback import loopback_server
 
 ORG_ID = "1eacca4a-0000-4000-8000-00000000beef"
 
@@ -156,13 +157,6 @@ def _handler(product: Leaky) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(secrets: Mapping[str, str]) -> Iterator[Leaky]:
     product = Leaky(secrets)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(product))
-    server.daemon_threads = True
-    product.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with loopback_server(_handler(product)) as url:
+        product.url = url
         yield product
-    finally:
-        server.shutdown()
-        server.server_close()
